@@ -1,0 +1,7 @@
+"""``python -m crossview`` runs the CLI."""
+
+import sys
+
+from crossview.cli import main
+
+sys.exit(main())
