@@ -1,0 +1,1 @@
+"""Scene sources: the embedded simulator (sim/) and adapters for other data."""
