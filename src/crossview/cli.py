@@ -47,7 +47,8 @@ def _root(
 @app.command()
 def validate(
     paths: Annotated[
-        list[Path], typer.Argument(help="Scene stores or scene folders to check.", show_default=False)
+        list[Path],
+        typer.Argument(help="Scene stores or scene folders to check.", show_default=False),
     ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")
@@ -69,20 +70,21 @@ def validate(
     raise typer.Exit(0 if report.valid else 2)
 
 
-def _register_optional_commands() -> None:
-    """Commands whose modules are light to import; their heavy dependencies load when run."""
+def _register_commands() -> None:
+    """Commands defined beside their step; their modules import only light dependencies."""
+    from crossview.engine.commands import generate_cmd
     from crossview.sources.sim import commands as sim_commands
 
     app.command("sim")(sim_commands.sim)
     app.command("show")(sim_commands.show)
+    app.command("generate")(generate_cmd)
+
+
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; CrossviewError becomes a message, not a traceback."""
-    try:
-        _register_optional_commands()
-    except ImportError:  # pragma: no cover - a partial checkout; the core commands still work
-        pass
     try:
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:

@@ -53,10 +53,12 @@ def make_scene(scene_id: str = "toy_000", seed: int = 0) -> Scene:
     poses[0, :, :3, 3] = [[0.1, 0.0, 0.05], [0.12, 0.0, 0.05]]
     poses[1, :, :3, 3] = [[-0.1, 0.05, 0.04], [-0.1, 0.05, 0.04]]
     instances = {
-        1: Instance(1, "cube", {"color": "red", "shape": "cube", "size": "small"}, [0.1] * 3,
-                    poses[0]),
-        2: Instance(2, "cylinder", {"color": "blue", "shape": "cylinder"}, [0.08, 0.08, 0.1],
-                    poses[1]),
+        1: Instance(
+            1, "cube", {"color": "red", "shape": "cube", "size": "small"}, [0.1] * 3, poses[0]
+        ),
+        2: Instance(
+            2, "cylinder", {"color": "blue", "shape": "cylinder"}, [0.08, 0.08, 0.1], poses[1]
+        ),
     }
     return Scene(
         scene_id=scene_id,
@@ -86,5 +88,5 @@ def store(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def scene_factory():  # noqa: ANN201 - returns make_scene
+def scene_factory():
     return make_scene

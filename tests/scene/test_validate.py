@@ -30,7 +30,7 @@ def _edit_masks(store: Path, view: str, edit: Callable[[dict], None]) -> None:
     path.write_text(json.dumps(m))
 
 
-def _set(path: list, value) -> Callable[[dict], None]:  # noqa: ANN001
+def _set(path: list, value) -> Callable[[dict], None]:
     def edit(m: dict) -> None:
         obj = m
         for key in path[:-1]:
@@ -89,59 +89,172 @@ def _mask_size(m: dict) -> None:
 DEFECTS: dict[str, tuple[Callable[[Path], None], str, str, str, str]] = {
     "image missing": (
         lambda s: (s / SCENE / "images" / "wrist_t000.png").unlink(),
-        "image_missing", "images/wrist_t000.png", "view wrist_t000", "image"),
+        "image_missing",
+        "images/wrist_t000.png",
+        "view wrist_t000",
+        "image",
+    ),
     "image unreadable": (
         lambda s: (s / SCENE / "images" / "wrist_t000.png").write_bytes(b"not a png at all"),
-        "image_unreadable", "images/wrist_t000.png", "view wrist_t000", "image"),
+        "image_unreadable",
+        "images/wrist_t000.png",
+        "view wrist_t000",
+        "image",
+    ),
     "image truncated": (
         lambda s: _truncate(s / SCENE / "images" / "fix_left_t001.png"),
-        "image_truncated", "images/fix_left_t001.png", "view fix_left_t001", "image"),
-    "image size": (_wrong_size_image, "image_size", "images/wrist_t001.png", "view wrist_t001",
-                   "image"),
-    "NaN in K": (lambda s: _edit_manifest(s, _set(["cameras", 0, "K", 0, 0], float("nan"))),
-                 "nonfinite", "scene.json", "camera fix_left", "K"),
+        "image_truncated",
+        "images/fix_left_t001.png",
+        "view fix_left_t001",
+        "image",
+    ),
+    "image size": (
+        _wrong_size_image,
+        "image_size",
+        "images/wrist_t001.png",
+        "view wrist_t001",
+        "image",
+    ),
+    "NaN in K": (
+        lambda s: _edit_manifest(s, _set(["cameras", 0, "K", 0, 0], float("nan"))),
+        "nonfinite",
+        "scene.json",
+        "camera fix_left",
+        "K",
+    ),
     "inf in pose": (
         lambda s: _edit_manifest(s, _set(["views", 1, "cam_to_world", 0, 3], float("inf"))),
-        "nonfinite", "scene.json", "view wrist_t000", "cam_to_world"),
-    "rotation not orthonormal": (lambda s: _edit_manifest(s, _rotated_pose), "rotation",
-                                 "scene.json", "view wrist_t000", "cam_to_world"),
-    "rotation det -1": (lambda s: _edit_manifest(s, _reflected_pose), "rotation", "scene.json",
-                        "view wrist_t000", "cam_to_world"),
-    "focal length": (lambda s: _edit_manifest(s, _set(["cameras", 1, "K", 1, 1], -30.0)),
-                     "focal_length", "scene.json", "camera wrist", "K"),
-    "mask size": (lambda s: _edit_masks(s, "fix_left_t000", _mask_size), "mask_size",
-                  "masks/fix_left_t000.json", "view fix_left_t000 track 2", "visible"),
-    "empty mask": (lambda s: _edit_masks(s, "wrist_t001", _empty_mask), "mask_empty",
-                   "masks/wrist_t001.json", "view wrist_t001 track 1", "visible"),
-    "duplicate track": (lambda s: _edit_masks(s, "wrist_t000", _duplicate_track),
-                        "duplicate_track", "masks/wrist_t000.json", "view wrist_t000 track 1",
-                        "track_id"),
-    "negative depth": (_neg_depth, "depth_negative", "depth/fix_left_t000.npz",
-                       "view fix_left_t000", "depth"),
-    "schema version": (lambda s: _edit_manifest(s, _set(["schema_version"], 7)),
-                       "schema_version", "scene.json", "", "schema_version"),
-    "manifest not JSON": (lambda s: (s / SCENE / "scene.json").write_text('{"scene_id": '),
-                          "manifest_json", "scene.json", "", ""),
-    "depth missing": (lambda s: (s / SCENE / "depth" / "wrist_t001.npz").unlink(),
-                      "depth_missing", "depth/wrist_t001.npz", "view wrist_t001", "depth"),
-    "depth truncated": (lambda s: _truncate(s / SCENE / "depth" / "wrist_t001.npz"),
-                        "depth_unreadable", "depth/wrist_t001.npz", "view wrist_t001", "depth"),
-    "masks missing": (lambda s: (s / SCENE / "masks" / "wrist_t001.json").unlink(),
-                      "masks_missing", "masks/wrist_t001.json", "view wrist_t001", "masks"),
-    "unknown track": (lambda s: _edit_masks(s, "wrist_t001", _set(["objects", 1, "track_id"], 7)),
-                      "unknown_track", "masks/wrist_t001.json", "view wrist_t001 track 7",
-                      "track_id"),
-    "duplicate view": (lambda s: _edit_manifest(s, _set(["views", 2, "timestep"], 0)),
-                       "duplicate_view", "scene.json", "view fix_left_t001", ""),
-    "depth size": (lambda s: save_depth(s / SCENE / "depth" / "wrist_t000.npz",
-                                        np.ones((30, 41), np.float32)),
-                   "depth_size", "depth/wrist_t000.npz", "view wrist_t000", "depth"),
-    "width not positive": (lambda s: _edit_manifest(s, _set(["cameras", 1, "width"], 0)),
-                           "manifest_field", "scene.json", "camera wrist", "width"),
-    "masks not a list": (lambda s: _edit_masks(s, "wrist_t000", _set(["objects"], {})),
-                         "masks_json", "masks/wrist_t000.json", "view wrist_t000", "masks"),
-    "RLE without size": (lambda s: _edit_masks(s, "wrist_t000", _drop_size), "mask_unreadable",
-                         "masks/wrist_t000.json", "view wrist_t000 track 2", "amodal"),
+        "nonfinite",
+        "scene.json",
+        "view wrist_t000",
+        "cam_to_world",
+    ),
+    "rotation not orthonormal": (
+        lambda s: _edit_manifest(s, _rotated_pose),
+        "rotation",
+        "scene.json",
+        "view wrist_t000",
+        "cam_to_world",
+    ),
+    "rotation det -1": (
+        lambda s: _edit_manifest(s, _reflected_pose),
+        "rotation",
+        "scene.json",
+        "view wrist_t000",
+        "cam_to_world",
+    ),
+    "focal length": (
+        lambda s: _edit_manifest(s, _set(["cameras", 1, "K", 1, 1], -30.0)),
+        "focal_length",
+        "scene.json",
+        "camera wrist",
+        "K",
+    ),
+    "mask size": (
+        lambda s: _edit_masks(s, "fix_left_t000", _mask_size),
+        "mask_size",
+        "masks/fix_left_t000.json",
+        "view fix_left_t000 track 2",
+        "visible",
+    ),
+    "empty mask": (
+        lambda s: _edit_masks(s, "wrist_t001", _empty_mask),
+        "mask_empty",
+        "masks/wrist_t001.json",
+        "view wrist_t001 track 1",
+        "visible",
+    ),
+    "duplicate track": (
+        lambda s: _edit_masks(s, "wrist_t000", _duplicate_track),
+        "duplicate_track",
+        "masks/wrist_t000.json",
+        "view wrist_t000 track 1",
+        "track_id",
+    ),
+    "negative depth": (
+        _neg_depth,
+        "depth_negative",
+        "depth/fix_left_t000.npz",
+        "view fix_left_t000",
+        "depth",
+    ),
+    "schema version": (
+        lambda s: _edit_manifest(s, _set(["schema_version"], 7)),
+        "schema_version",
+        "scene.json",
+        "",
+        "schema_version",
+    ),
+    "manifest not JSON": (
+        lambda s: (s / SCENE / "scene.json").write_text('{"scene_id": '),
+        "manifest_json",
+        "scene.json",
+        "",
+        "",
+    ),
+    "depth missing": (
+        lambda s: (s / SCENE / "depth" / "wrist_t001.npz").unlink(),
+        "depth_missing",
+        "depth/wrist_t001.npz",
+        "view wrist_t001",
+        "depth",
+    ),
+    "depth truncated": (
+        lambda s: _truncate(s / SCENE / "depth" / "wrist_t001.npz"),
+        "depth_unreadable",
+        "depth/wrist_t001.npz",
+        "view wrist_t001",
+        "depth",
+    ),
+    "masks missing": (
+        lambda s: (s / SCENE / "masks" / "wrist_t001.json").unlink(),
+        "masks_missing",
+        "masks/wrist_t001.json",
+        "view wrist_t001",
+        "masks",
+    ),
+    "unknown track": (
+        lambda s: _edit_masks(s, "wrist_t001", _set(["objects", 1, "track_id"], 7)),
+        "unknown_track",
+        "masks/wrist_t001.json",
+        "view wrist_t001 track 7",
+        "track_id",
+    ),
+    "duplicate view": (
+        lambda s: _edit_manifest(s, _set(["views", 2, "timestep"], 0)),
+        "duplicate_view",
+        "scene.json",
+        "view fix_left_t001",
+        "",
+    ),
+    "depth size": (
+        lambda s: save_depth(s / SCENE / "depth" / "wrist_t000.npz", np.ones((30, 41), np.float32)),
+        "depth_size",
+        "depth/wrist_t000.npz",
+        "view wrist_t000",
+        "depth",
+    ),
+    "width not positive": (
+        lambda s: _edit_manifest(s, _set(["cameras", 1, "width"], 0)),
+        "manifest_field",
+        "scene.json",
+        "camera wrist",
+        "width",
+    ),
+    "masks not a list": (
+        lambda s: _edit_masks(s, "wrist_t000", _set(["objects"], {})),
+        "masks_json",
+        "masks/wrist_t000.json",
+        "view wrist_t000",
+        "masks",
+    ),
+    "RLE without size": (
+        lambda s: _edit_masks(s, "wrist_t000", _drop_size),
+        "mask_unreadable",
+        "masks/wrist_t000.json",
+        "view wrist_t000 track 2",
+        "amodal",
+    ),
 }
 
 
@@ -190,7 +303,7 @@ def test_cli_exit_codes_and_json(store: Path, capsys: pytest.CaptureFixture[str]
     assert "fix_left_t001.png" in text and "2 problem(s)" in text
 
 
-def test_cli_missing_path_and_not_a_store(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cli_missing_path_and_not_a_store(tmp_path: Path, capsys) -> None:
     assert main(["validate", str(tmp_path / "nope")]) == 2
     assert "path_missing" in capsys.readouterr().out
     (tmp_path / "empty").mkdir()

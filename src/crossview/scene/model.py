@@ -156,6 +156,7 @@ class View:
         depth_m: (H, W) float32 camera-frame z in metres (0 or NaN = invalid), or None.
         masks: the view's instance masks, or None with ``masks_loader`` given.
         image_loader, depth_loader, masks_loader: zero-argument callables that load lazily.
+        image_path: the image file, when the view comes from a store.
     """
 
     def __init__(
@@ -170,8 +171,11 @@ class View:
         image_loader: Loader | None = None,
         depth_loader: Loader | None = None,
         masks_loader: Loader | None = None,
+        image_path: Path | None = None,
     ) -> None:
         self.camera = camera
+        self.image_path = image_path
+        """Where the image file lies when the view was read from a store (else None)."""
         self.timestep = int(timestep)
         self.timestamp = float(timestamp)
         self._image = _Lazy(image, image_loader)
@@ -328,4 +332,3 @@ def masks_from_arrays(
     vis = {int(t): rle_encode(m) for t, m in visible.items() if m.any()}
     amo = None if amodal is None else {int(t): rle_encode(m) for t, m in amodal.items()}
     return ViewMasks(visible=vis, amodal=amo)
-

@@ -1,4 +1,4 @@
-"""The scene store: a folder of scene folders, each a JSON manifest plus image, depth and mask files.
+"""The scene store: a folder of scene folders, each a JSON manifest plus image, depth, masks.
 
 The format is documented in docs/scene-format.md; :data:`SCHEMA_VERSION` is the version this
 code writes and the versions it reads are :data:`READABLE_VERSIONS`. Writing is atomic per
@@ -152,22 +152,30 @@ def scene_to_manifest(scene: Scene) -> dict[str, Any]:
         c = v.camera
         cameras.setdefault(
             c.name,
-            {"name": c.name, "role": c.role, "width": c.width, "height": c.height, "K": _matrix(c.K)},
+            {
+                "name": c.name,
+                "role": c.role,
+                "width": c.width,
+                "height": c.height,
+                "K": _matrix(c.K),
+            },
         )
         rec = {
-                "id": v.view_id,
-                "camera": c.name,
-                "timestep": v.timestep,
-                "timestamp": v.timestamp,
-                "cam_to_world": _matrix(c.cam_to_world),
-                "image": f"images/{v.view_id}.png",
-                "depth": f"depth/{v.view_id}.npz" if v.has_depth else None,
-                "masks": f"masks/{v.view_id}.json",
+            "id": v.view_id,
+            "camera": c.name,
+            "timestep": v.timestep,
+            "timestamp": v.timestamp,
+            "cam_to_world": _matrix(c.cam_to_world),
+            "image": f"images/{v.view_id}.png",
+            "depth": f"depth/{v.view_id}.npz" if v.has_depth else None,
+            "masks": f"masks/{v.view_id}.json",
         }
         first = cameras[c.name]
         if (first["width"], first["height"]) != (c.width, c.height):
-            raise ValueError(f"camera {c.name} changes image size between views; give each "
-                             "size its own camera name")
+            raise ValueError(
+                f"camera {c.name} changes image size between views; give each "
+                "size its own camera name"
+            )
         if not np.array_equal(np.array(first["K"]), c.K):
             rec["K"] = _matrix(c.K)  # intrinsics that change over time (zoom) are per view
         views.append(rec)
@@ -216,7 +224,7 @@ def write_scene(scene: Scene, store: str | Path, *, overwrite: bool = False) -> 
     for sub in ("images", "depth", "masks"):
         (tmp / sub).mkdir(parents=True, exist_ok=True)
     manifest = scene_to_manifest(scene)
-    for v, rec in zip(scene.views, manifest["views"]):
+    for v, rec in zip(scene.views, manifest["views"], strict=False):
         save_image(tmp / rec["image"], v.image)
         if rec["depth"] is not None:
             save_depth(tmp / rec["depth"], v.depth_m)
@@ -264,15 +272,19 @@ def read_scene(scene_dir: str | Path) -> Scene:
             rec = f"views[{i}]"
             name = _field(vr, "camera", path, rec)
             if name not in cams:
-                raise BadInputError(f"unknown camera {name!r}", file=path, record=rec, field="camera")
+                raise BadInputError(
+                    f"unknown camera {name!r}", file=path, record=rec, field="camera"
+                )
             c = cams[name]
             camera = Camera(
                 name=name,
                 role=c.get("role", ""),
                 width=int(_field(c, "width", path, f"camera {name}")),
                 height=int(_field(c, "height", path, f"camera {name}")),
-                K=np.array(vr["K"] if "K" in vr else _field(c, "K", path, f"camera {name}"),
-                           dtype=np.float64),
+                K=np.array(
+                    vr["K"] if "K" in vr else _field(c, "K", path, f"camera {name}"),
+                    dtype=np.float64,
+                ),
                 cam_to_world=np.array(_field(vr, "cam_to_world", path, rec), dtype=np.float64),
             )
             image_path = scene_dir / _field(vr, "image", path, rec)
@@ -288,6 +300,7 @@ def read_scene(scene_dir: str | Path) -> Scene:
                     if depth_rel is None
                     else (lambda p=scene_dir / depth_rel: load_depth(p)),
                     masks_loader=lambda p=masks_path: masks_from_json(read_json(p), p),
+                    image_path=image_path,
                 )
             )
         instances = {}
@@ -333,7 +346,7 @@ def list_scenes(store: str | Path) -> list[Path]:
     return sorted(p for p in store.iterdir() if not p.name.startswith(".") and is_scene_dir(p))
 
 
-def iter_scenes(store: str | Path):  # noqa: ANN201 - a generator of Scene
+def iter_scenes(store: str | Path):
     """Yield every scene of a store, read lazily, in sorted order."""
     for d in list_scenes(store):
         yield read_scene(d)

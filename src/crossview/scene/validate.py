@@ -119,7 +119,9 @@ class _Checker:
 
     # -- matrices ---------------------------------------------------------------------------
 
-    def matrix(self, value: Any, shape: tuple[int, int], record: str, name: str) -> np.ndarray | None:
+    def matrix(
+        self, value: Any, shape: tuple[int, int], record: str, name: str
+    ) -> np.ndarray | None:
         try:
             arr = np.array(value, dtype=np.float64)
         except (TypeError, ValueError):
@@ -141,10 +143,17 @@ class _Checker:
         err = np.abs(R.T @ R - np.eye(3)).max()
         det = float(np.linalg.det(R))
         if err > 1e-5 or abs(det - 1.0) > 1e-5:
-            self.add("rotation", f"rotation not orthonormal with det +1 (|R^T R - I| = "
-                     f"{err:.2e}, det = {det:.6f})", None, record, name)
+            self.add(
+                "rotation",
+                f"rotation not orthonormal with det +1 (|R^T R - I| = {err:.2e}, det = {det:.6f})",
+                None,
+                record,
+                name,
+            )
         if not np.allclose(T[3], [0, 0, 0, 1], atol=1e-9):
-            self.add("rotation", f"last row must be 0 0 0 1, got {T[3].tolist()}", None, record, name)
+            self.add(
+                "rotation", f"last row must be 0 0 0 1, got {T[3].tolist()}", None, record, name
+            )
 
     # -- scene ------------------------------------------------------------------------------
 
@@ -160,8 +169,12 @@ class _Checker:
             self.add("manifest_field", "the manifest must be a JSON object")
             return
         if m.get("schema_version") not in READABLE_VERSIONS:
-            self.add("schema_version", f"unknown schema version {m.get('schema_version')!r} "
-                     f"(this crossview reads {list(READABLE_VERSIONS)})", field="schema_version")
+            self.add(
+                "schema_version",
+                f"unknown schema version {m.get('schema_version')!r} "
+                f"(this crossview reads {list(READABLE_VERSIONS)})",
+                field="schema_version",
+            )
             return
         for key, typ in (("scene_id", str), ("cameras", list), ("views", list)):
             if not isinstance(m.get(key), typ):
@@ -200,8 +213,12 @@ class _Checker:
     def intrinsics(self, value: Any, rec: str) -> None:
         K = self.matrix(value, (3, 3), rec, "K")
         if K is not None and (K[0, 0] <= 0 or K[1, 1] <= 0):
-            self.add("focal_length", f"focal lengths must be positive, got fx={K[0, 0]}, "
-                     f"fy={K[1, 1]}", record=rec, field="K")
+            self.add(
+                "focal_length",
+                f"focal lengths must be positive, got fx={K[0, 0]}, fy={K[1, 1]}",
+                record=rec,
+                field="K",
+            )
 
     def instances(self, records: Any, num_t: int) -> set[int]:
         tracks: set[int] = set()
@@ -211,7 +228,9 @@ class _Checker:
         for i, ir in enumerate(records):
             rec = f"instances[{i}]"
             if not isinstance(ir, dict) or not isinstance(ir.get("track_id"), int):
-                self.add("manifest_field", "needs an integer track_id", record=rec, field="track_id")
+                self.add(
+                    "manifest_field", "needs an integer track_id", record=rec, field="track_id"
+                )
                 continue
             rec = f"instance {ir['track_id']}"
             if ir["track_id"] in tracks:
@@ -221,8 +240,12 @@ class _Checker:
             if poses is None:
                 continue
             if not isinstance(poses, list) or len(poses) != num_t:
-                self.add("manifest_field", f"must hold one 4x4 pose per timestep ({num_t})",
-                         record=rec, field="poses")
+                self.add(
+                    "manifest_field",
+                    f"must hold one 4x4 pose per timestep ({num_t})",
+                    record=rec,
+                    field="poses",
+                )
                 continue
             for t, p in enumerate(poses):
                 self.pose(p, rec, f"poses[{t}]")
@@ -236,13 +259,18 @@ class _Checker:
         self.report.views += 1
         cam = cameras.get(vr.get("camera"))
         if cam is None:
-            self.add("manifest_field", f"unknown camera {vr.get('camera')!r}", record=rec,
-                     field="camera")
+            self.add(
+                "manifest_field", f"unknown camera {vr.get('camera')!r}", record=rec, field="camera"
+            )
             return
         t = vr.get("timestep", 0)
         if not isinstance(t, int) or not 0 <= t < num_t:
-            self.add("manifest_field", f"must be an integer in [0, {num_t})", record=rec,
-                     field="timestep")
+            self.add(
+                "manifest_field",
+                f"must be an integer in [0, {num_t})",
+                record=rec,
+                field="timestep",
+            )
         key = (vr["camera"], t)
         if key in seen:
             self.add("duplicate_view", f"camera {key[0]} at timestep {t} appears twice", record=rec)
@@ -275,8 +303,13 @@ class _Checker:
             self.add(f"image_{kind}", exc.message, path, rec, "image")
             return
         if img.shape[:2] != (h, w):
-            self.add("image_size", f"image is {img.shape[1]}x{img.shape[0]}, camera says {w}x{h}",
-                     path, rec, "image")
+            self.add(
+                "image_size",
+                f"image is {img.shape[1]}x{img.shape[0]}, camera says {w}x{h}",
+                path,
+                rec,
+                "image",
+            )
 
     def depth(self, vr: dict, rec: str, w: int, h: int) -> None:
         if vr.get("depth") is None:
@@ -291,12 +324,22 @@ class _Checker:
             self.add(kind, exc.message, path, rec, "depth")
             return
         if d.shape != (h, w):
-            self.add("depth_size", f"depth is {d.shape[1]}x{d.shape[0]}, camera says {w}x{h}",
-                     path, rec, "depth")
+            self.add(
+                "depth_size",
+                f"depth is {d.shape[1]}x{d.shape[0]}, camera says {w}x{h}",
+                path,
+                rec,
+                "depth",
+            )
         neg = int(np.sum(d < 0))
         if neg:
-            self.add("depth_negative", f"{neg} negative value(s), min {np.nanmin(d):.4g} m", path,
-                     rec, "depth")
+            self.add(
+                "depth_negative",
+                f"{neg} negative value(s), min {np.nanmin(d):.4g} m",
+                path,
+                rec,
+                "depth",
+            )
 
     def masks(self, vr: dict, rec: str, w: int, h: int, tracks: set[int]) -> None:
         path = self._file(vr, "masks", rec)
@@ -320,12 +363,22 @@ class _Checker:
                 continue
             orec = f"{rec} track {tid}"
             if tid in ids:
-                self.add("duplicate_track", f"track id {tid} appears twice in this view", path,
-                         orec, "track_id")
+                self.add(
+                    "duplicate_track",
+                    f"track id {tid} appears twice in this view",
+                    path,
+                    orec,
+                    "track_id",
+                )
             ids.add(tid)
             if tracks and tid not in tracks:
-                self.add("unknown_track", f"track id {tid} is not among the scene's instances",
-                         path, orec, "track_id")
+                self.add(
+                    "unknown_track",
+                    f"track id {tid} is not among the scene's instances",
+                    path,
+                    orec,
+                    "track_id",
+                )
             for name in ("visible", "amodal"):
                 rle = o.get(name)
                 if rle is None:
@@ -339,8 +392,13 @@ class _Checker:
             self.add("mask_unreadable", "an RLE needs 'size' and 'counts'", path, rec, name)
             return None
         if list(rle["size"]) != [h, w]:
-            self.add("mask_size", f"mask size is {rle['size']} (H, W), camera says [{h}, {w}]",
-                     path, rec, name)
+            self.add(
+                "mask_size",
+                f"mask size is {rle['size']} (H, W), camera says [{h}, {w}]",
+                path,
+                rec,
+                name,
+            )
             return None
         try:
             r = dict(rle)
@@ -349,7 +407,7 @@ class _Checker:
             elif isinstance(r["counts"], str):
                 r["counts"] = r["counts"].encode("ascii")
             return int(mask_utils.area(r))
-        except Exception as exc:  # noqa: BLE001 - pycocotools raises bare exceptions
+        except Exception as exc:
             self.add("mask_unreadable", f"cannot decode RLE ({exc})", path, rec, name)
             return None
 
@@ -370,8 +428,13 @@ def validate_paths(paths: list[str | Path]) -> ValidationReport:
             continue
         subdirs = sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not subdirs:
-            report.problems.append(Problem("manifest_missing", str(p / MANIFEST),
-                                           "neither a scene folder nor a store of scene folders"))
+            report.problems.append(
+                Problem(
+                    "manifest_missing",
+                    str(p / MANIFEST),
+                    "neither a scene folder nor a store of scene folders",
+                )
+            )
         for d in subdirs:
             _Checker(d, report).run()
     return report

@@ -1,0 +1,454 @@
+"""``crossview generate``: scene store -> question dataset.
+
+Steps, each over files and idempotent:
+
+1. **propose** (per scene, parallel, resumable): every question type proposes candidates from
+   the scene's ground truth; quality rules drop the rest, counted by rule. Written to
+   ``DATASET/shards/<scene_id>.pkl``; a shard made with the same settings is reused.
+2. **select** (global, deterministic): per type, candidates are interleaved across scenes,
+   answer positions balanced (permutable options are rotated so each position is gold equally
+   often; fixed yes/no style options are balanced by choosing candidates), up to the quota.
+3. **split**: scene groups (a rig's scenes stay together) go to train / val / test; held-out
+   attribute values form ``test_ood``.
+4. **build** (per scene, parallel): records for every protocol, overlay images rendered.
+5. **write**: ``questions.jsonl``, ``manifest.json`` and the dataset card ``README.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import pickle
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossview.engine.build import build_record
+from crossview.engine.config import GENERATOR_VERSION, GenerateConfig
+from crossview.errors import BadInputError
+from crossview.scene.store import list_scenes, read_scene, write_json
+from crossview.scene.validate import validate_paths
+from crossview.tasks.base import Candidate, Rejections, SceneContext, get_task
+
+SPLITS = ("train", "val", "test")
+
+
+def stable_int(*parts: Any) -> int:
+    """A 63-bit integer from strings, stable across processes and Python versions."""
+    h = hashlib.sha1("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(h[:8], "little") >> 1
+
+
+@dataclass
+class Shard:
+    """Candidates of one scene, per type, with the drop counts of the quality rules."""
+
+    scene_id: str
+    config_hash: str
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+    rejections: Rejections = field(default_factory=Rejections)
+    rig_id: str | None = None
+    source: str = ""
+    attributes: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class GenerateReport:
+    """What ``generate`` did: counts, drops, skipped scenes with reasons."""
+
+    out: Path
+    records: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_split: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+    skipped_scenes: dict[str, str] = field(default_factory=dict)
+    shortfall: dict[str, int] = field(default_factory=dict)
+
+
+def _scene_others(scene_dir: Path, rig_id: str | None, rigs: dict[str, list[Path]]) -> dict:
+    if not rig_id:
+        return {}
+    return {p.name: read_scene(p) for p in rigs.get(rig_id, []) if p != scene_dir}
+
+
+def propose_scene(
+    scene_dir: Path,
+    task_ids: list[str],
+    config: GenerateConfig,
+    shard_path: Path,
+    rigs: dict[str, list[Path]] | None = None,
+) -> Shard:
+    """Propose candidates of ``task_ids`` for one scene, reusing a matching shard on disk."""
+    chash = config.shard_hash()
+    shard: Shard | None = None
+    if shard_path.is_file():
+        try:
+            with open(shard_path, "rb") as fh:
+                shard = pickle.load(fh)
+        except Exception:
+            shard = None
+        if shard is not None and shard.config_hash != chash:
+            shard = None
+    missing = [t for t in task_ids if shard is None or t not in shard.candidates]
+    if not missing and shard is not None:
+        return shard
+    scene = read_scene(scene_dir)
+    if shard is None:
+        shard = Shard(
+            scene.scene_id,
+            chash,
+            rig_id=scene.rig_id,
+            source=scene.source,
+            attributes={t: dict(i.attributes) for t, i in scene.instances.items()},
+        )
+    ctx = SceneContext(scene, config.quality, _scene_others(scene_dir, scene.rig_id, rigs or {}))
+    for type_id in missing:
+        gen = get_task(type_id)
+        rng = np.random.default_rng([config.seed, stable_int(scene.scene_id), stable_int(type_id)])
+        seen, kept = set(), []
+        for cand in gen.propose(ctx, rng):
+            k = cand.key()
+            if k in seen:
+                ctx.rejections.drop(type_id, "duplicate")
+                continue
+            seen.add(k)
+            kept.append(cand)
+            if len(kept) >= config.candidates_per_scene:
+                break
+        shard.candidates[type_id] = kept
+    shard.rejections.update(ctx.rejections)
+    tmp = shard_path.with_suffix(f".tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        pickle.dump(shard, fh)
+    tmp.replace(shard_path)
+    return shard
+
+
+# ------------------------------------------------------------------------------ select
+
+
+def _interleave(per_scene: dict[str, list[Candidate]], rng: np.random.Generator) -> list:
+    """Round-robin over scenes (in a seeded order) so no scene dominates a type."""
+    order = [per_scene[s] for s in sorted(per_scene)]
+    order = [order[i] for i in rng.permutation(len(order))]
+    out = []
+    for row in itertools.zip_longest(*order):
+        out.extend(c for c in row if c is not None)
+    return out
+
+
+def select(
+    shards: list[Shard], task_ids: list[str], config: GenerateConfig
+) -> tuple[dict[str, list[tuple[str, Candidate]]], dict[str, int]]:
+    """Choose up to ``per_task`` candidates per type with balanced gold positions.
+
+    Returns ``({type: [(scene_id, candidate)]}, {type: shortfall})``.
+    """
+    chosen: dict[str, list[tuple[str, Candidate]]] = {}
+    shortfall: dict[str, int] = {}
+    for type_id in task_ids:
+        info = get_task(type_id).info
+        rng = np.random.default_rng([config.seed, stable_int("select", type_id)])
+        per_scene = {
+            s.scene_id: [(s.scene_id, c) for c in s.candidates.get(type_id, [])] for s in shards
+        }
+        pool = _interleave(per_scene, rng)
+        if not pool:
+            shortfall[type_id] = config.per_task
+            chosen[type_id] = []
+            continue
+        if pool[0][1].permutable:
+            picked = pool[: config.per_task]
+            n_opt = len(pool[0][1].options)
+            slots = np.resize(np.arange(n_opt), len(picked))
+            slots = slots[rng.permutation(len(slots))]
+            out = []
+            for (sid, cand), pos in zip(picked, slots, strict=False):
+                n = len(cand.options)
+                others = [i for i in range(n) if i != cand.gold]
+                others = [others[i] for i in rng.permutation(len(others))]
+                order = [*others[:pos], cand.gold, *others[pos:]]
+                out.append((sid, cand.permuted(order)))
+        else:
+            by_gold: dict[int, list] = defaultdict(list)
+            for sid, cand in pool:
+                by_gold[cand.gold].append((sid, cand))
+            n_opt = info.n_options
+            each = min(config.per_task // n_opt, *(len(by_gold[g]) for g in range(n_opt)))
+            out = [
+                x
+                for row in zip(*(by_gold[g][:each] for g in range(n_opt)), strict=False)
+                for x in row
+            ]
+        if len(out) < config.per_task:
+            shortfall[type_id] = config.per_task - len(out)
+        chosen[type_id] = out
+    return chosen, shortfall
+
+
+def assign_splits(shards: list[Shard], config: GenerateConfig) -> dict[str, str]:
+    """Scene id -> split. Scenes of one rig stay together; held-out sources / rigs -> test_ood."""
+    ood = config.holdout
+    groups: dict[str, list[str]] = defaultdict(list)
+    out: dict[str, str] = {}
+    for s in shards:
+        if ("source" in ood and s.source == ood["source"]) or (
+            "rig" in ood and s.rig_id == ood["rig"]
+        ):
+            out[s.scene_id] = "test_ood"
+        else:
+            groups[s.rig_id or s.scene_id].append(s.scene_id)
+    names = sorted(groups)
+    rng = np.random.default_rng([config.seed, stable_int("splits")])
+    names = [names[i] for i in rng.permutation(len(names))]
+    fr = np.asarray(config.splits, dtype=float)
+    if fr.shape != (3,) or (fr < 0).any() or fr.sum() <= 0:
+        raise BadInputError(
+            f"--splits needs three non-negative fractions, got {config.splits}", field="splits"
+        )
+    sizes = split_sizes(len(names), fr)
+    bounds = np.cumsum(sizes)
+    for i, g in enumerate(names):
+        split = SPLITS[int(np.searchsorted(bounds, i, side="right"))]
+        for sid in groups[g]:
+            out[sid] = split
+    return out
+
+
+def split_sizes(n: int, fractions: np.ndarray) -> list[int]:
+    """Group counts per split: largest remainders, and at least one group for every split with
+    a non-zero fraction when there are enough groups (so a small store still has a test set)."""
+    fr = fractions / fractions.sum()
+    want = fr * n
+    sizes = np.floor(want).astype(int)
+    for i in np.argsort(-(want - sizes), kind="stable")[: n - sizes.sum()]:
+        sizes[i] += 1
+    nonzero = np.flatnonzero(fr > 0)
+    if n >= len(nonzero):
+        for i in nonzero:
+            if sizes[i] == 0:
+                sizes[int(np.argmax(sizes))] -= 1
+                sizes[i] = 1
+    return [int(x) for x in sizes]
+
+
+def _holds_out(cand: Candidate, attrs: dict[int, dict[str, str]], holdout: dict) -> bool:
+    for key in ("color", "shape"):
+        if key in holdout and any(
+            attrs.get(r.track_id, {}).get(key) == holdout[key] for r in cand.refs
+        ):
+            return True
+    return False
+
+
+# ------------------------------------------------------------------------------ build
+
+
+@dataclass
+class _Job:
+    scene_dir: Path
+    items: list[tuple[str, str, Candidate, str, bool]]  # (sample_id, type, cand, split, open)
+    rig_dirs: list[Path]
+
+
+def _build_scene(job: _Job, out: Path, config: GenerateConfig) -> list[dict]:
+    scene = read_scene(job.scene_dir)
+    others = {p.name: read_scene(p) for p in job.rig_dirs if p != job.scene_dir}
+    ctx = SceneContext(scene, config.quality, others)
+    paths = {}
+    for s in [scene, *others.values()]:
+        for v in s.views:
+            paths[(s.scene_id, v.camera.name, v.timestep)] = v.image_path
+    records = []
+    for sample_id, type_id, cand, split, open_ended in job.items:
+        info = get_task(type_id).info
+        rng = np.random.default_rng([config.seed, stable_int("colors", sample_id)])
+        prov = {
+            "scene_id": scene.scene_id,
+            "source": scene.source,
+            "rig_id": scene.rig_id,
+            "seed": config.seed,
+            "generator": "crossview",
+            "generator_version": GENERATOR_VERSION,
+        }
+        records.append(
+            build_record(
+                cand,
+                ctx,
+                info=info,
+                sample_id=sample_id,
+                split=split,
+                open_ended=open_ended,
+                dataset_dir=out,
+                image_paths=paths,
+                rng=rng,
+                provenance=prov,
+            )
+        )
+    for v in scene.views:
+        v.release()
+    return records
+
+
+def _map(fn: Callable, jobs: list, workers: int, label: str) -> list:
+    """Run ``fn`` over ``jobs`` with a progress bar, in a process pool when workers > 1."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    results = []
+    cols = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*cols, transient=False, disable=not jobs) as bar:
+        task = bar.add_task(label, total=len(jobs))
+        if workers <= 1:
+            for j in jobs:
+                results.append(fn(j))
+                bar.advance(task)
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                for r in pool.map(fn, jobs):
+                    results.append(r)
+                    bar.advance(task)
+    return results
+
+
+def _propose_job(args: tuple) -> Shard | tuple[str, str]:
+    scene_dir, task_ids, config, shard_path, rigs = args
+    try:
+        return propose_scene(scene_dir, task_ids, config, shard_path, rigs)
+    except BadInputError as exc:
+        return (scene_dir.name, exc.describe())
+
+
+def _build_job(args: tuple) -> list[dict]:
+    job, out, config = args
+    return _build_scene(job, out, config)
+
+
+def generate(
+    store: str | Path,
+    out: str | Path,
+    config: GenerateConfig | None = None,
+    workers: int = 1,
+) -> GenerateReport:
+    """Generate a question dataset from a scene store into ``out`` (see module docstring)."""
+    config = config or GenerateConfig()
+    store, out = Path(store), Path(out)
+    task_ids = config.task_ids()
+    report = GenerateReport(out)
+    scene_dirs = list_scenes(store)
+    if not scene_dirs:
+        raise BadInputError("no scenes found (a store is a folder of scene folders)", file=store)
+    good = []
+    for d in scene_dirs:
+        vr = validate_paths([d])
+        if not vr.valid:
+            report.skipped_scenes[d.name] = f"fails validation: {vr.summary()}"
+        else:
+            good.append(d)
+    (out / "shards").mkdir(parents=True, exist_ok=True)
+    rigs: dict[str, list[Path]] = defaultdict(list)
+    for d in good:
+        rig = json.loads((d / "scene.json").read_text()).get("rig_id")
+        if rig:
+            rigs[rig].append(d)
+    jobs = [(d, task_ids, config, out / "shards" / f"{d.name}.pkl", dict(rigs)) for d in good]
+    shards = []
+    for r in _map(_propose_job, jobs, workers, "proposing"):
+        if isinstance(r, tuple):
+            report.skipped_scenes[r[0]] = r[1]
+        else:
+            shards.append(r)
+    for s in shards:
+        if sum(len(v) for v in s.candidates.values()) == 0:
+            report.skipped_scenes.setdefault(
+                s.scene_id, "no question could be made (too few views or objects)"
+            )
+    rejections = Rejections()
+    for s in shards:
+        rejections.update(s.rejections)
+    report.dropped = rejections.by_type()
+
+    chosen, report.shortfall = select(shards, task_ids, config)
+    splits = assign_splits(shards, config)
+    attrs = {s.scene_id: s.attributes for s in shards}
+    per_scene: dict[str, list] = defaultdict(list)
+    counters: Counter = Counter()
+    for type_id in task_ids:
+        rng = np.random.default_rng([config.seed, stable_int("open", type_id)])
+        for sid, cand in chosen[type_id]:
+            split = splits[sid]
+            if config.holdout and _holds_out(cand, attrs[sid], config.holdout):
+                if split != "test":
+                    report.dropped.setdefault(type_id, {}).setdefault("held_out_value", 0)
+                    report.dropped[type_id]["held_out_value"] += 1
+                    continue
+                split = "test_ood"
+            n = counters[(sid, type_id)]
+            counters[(sid, type_id)] += 1
+            sample_id = f"{sid}-{type_id}-{n:03d}"
+            per_scene[sid].append((sample_id, type_id, cand, split, False))
+            if rng.random() < config.open_ended_fraction:
+                per_scene[sid].append((f"{sample_id}-open", type_id, cand, split, True))
+    dirs = {d.name: d for d in good}
+    build_jobs = [
+        (_Job(dirs[sid], items, rigs.get(shard_rig(shards, sid), [])), out, config)
+        for sid, items in sorted(per_scene.items())
+    ]
+    records = [r for rs in _map(_build_job, build_jobs, workers, "rendering") for r in rs]
+    records.sort(key=lambda r: r["sample_id"])
+    _write(out, records, config, report, task_ids)
+    return report
+
+
+def shard_rig(shards: list[Shard], scene_id: str) -> str | None:
+    return next((s.rig_id for s in shards if s.scene_id == scene_id), None)
+
+
+def _write(
+    out: Path,
+    records: list[dict],
+    config: GenerateConfig,
+    report: GenerateReport,
+    task_ids: list[str],
+) -> None:
+    from crossview.engine.card import dataset_card
+
+    tmp = out / "questions.jsonl.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, sort_keys=True) + "\n")
+    tmp.replace(out / "questions.jsonl")
+    by_type = Counter(r["question_type"] for r in records)
+    by_split = Counter(r["split"] for r in records)
+    by_type_split: dict[str, dict[str, int]] = defaultdict(dict)
+    for (t, s), n in sorted(Counter((r["question_type"], r["split"]) for r in records).items()):
+        by_type_split[t][s] = n
+    report.records = len(records)
+    report.by_type = {t: by_type.get(t, 0) for t in task_ids}
+    report.by_split = dict(sorted(by_split.items()))
+    manifest = {
+        "format": "crossview-dataset",
+        "version": 1,
+        "generator_version": GENERATOR_VERSION,
+        "seed": config.seed,
+        "config": config.to_json(),
+        "types": task_ids,
+        "counts": {
+            "total": len(records),
+            "by_type": report.by_type,
+            "by_split": report.by_split,
+            "by_type_split": dict(by_type_split),
+            "open_ended": sum(r["open_ended"] for r in records),
+        },
+        "dropped": report.dropped,
+        "shortfall": report.shortfall,
+        "skipped_scenes": report.skipped_scenes,
+    }
+    write_json(out / "manifest.json", manifest)
+    (out / "README.md").write_text(dataset_card(manifest, records), encoding="utf-8")

@@ -1,0 +1,532 @@
+"""CrossView family, geometric and physical types: Q9-Q17 (TASKS.md, section A).
+
+Answers come from 3D centres (poses), projected areas (amodal when known), visible fractions,
+camera-frame depth, projected centres and contacts; each type drops candidates whose answer
+is within its margin (:class:`crossview.tasks.base.QualityConfig`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from crossview.scene.model import View
+from crossview.tasks._common import (
+    YES_NO,
+    argmax_with_margin,
+    label_options,
+    object_option,
+    shuffled,
+    time_pairs,
+    view_pairs,
+)
+from crossview.tasks.base import (
+    Candidate,
+    Grounded,
+    Option,
+    Ref,
+    SceneContext,
+    TaskGenerator,
+    TaskInfo,
+    register_task,
+)
+from crossview.tasks.crossview_corr import only
+
+GEO = "Geometric"
+PHYS = "Physical Reasoning"
+
+
+def _margin_ratio(ratio: float, floor: float = 0.0):
+    return lambda best, second: best >= ratio * second and best - second >= floor
+
+
+@register_task
+class Q9(TaskGenerator):
+    info = TaskInfo("Q9", "Cross-view nearest-neighbour retrieval", "crossview", GEO, 4)
+    phrasings = (
+        "Which of the objects marked in Image 2 is closest in 3D space to {R0} in Image 1?",
+        "In the real scene, which marked object in Image 2 is nearest to {R0} from Image 1?",
+        "Of the candidates marked in Image 2, which one is physically nearest to {R0} "
+        "shown in Image 1?",
+    )
+
+    def distances(self, ctx: SceneContext, t: int, tid: int, cands: list[int]) -> list[float]:
+        c = ctx.center(tid, t)
+        return [float(np.linalg.norm(ctx.center(o, t) - c)) for o in cands]
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        q = ctx.q
+        for va, vb in view_pairs(ctx, rng):
+            for tid in shuffled(rng, ctx.well_visible_ids(va)):
+                if ctx.center(tid, va.timestep) is None:
+                    self.drop(ctx, "no_3d_pose")
+                    continue
+                pool = [o for o in ctx.well_visible_ids(vb) if o != tid]
+                if len(pool) < 4:
+                    self.drop(ctx, "too_few_candidates")
+                    continue
+                cands = [int(o) for o in rng.choice(pool, 4, replace=False)]
+                d = self.distances(ctx, va.timestep, tid, cands)
+                k = argmax_with_margin(
+                    [-x for x in d],
+                    lambda b, s: (-s) - (-b) >= max(q.nn_gap_m, q.nn_gap_ratio * -b),
+                )
+                if k is None:
+                    self.drop(ctx, "nearest_not_unique")
+                    continue
+                cands.insert(0, cands.pop(k))
+                refs = [Ref(0, tid)] + [Ref(1, o) for o in cands]
+                yield Candidate(
+                    "Q9",
+                    [ctx.key(va), ctx.key(vb)],
+                    refs,
+                    self.phrase(rng),
+                    [object_option(i) for i in range(1, 5)],
+                    gold=0,
+                    meta={"distances_m": sorted(d)},
+                )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        t = q.views[0].timestep
+        d = self.distances(ctx, t, q.query[0].track_id, [r[0].track_id for r in q.option_refs])
+        best = min(d)
+        return only([k for k, x in enumerate(d) if x - best < ctx.q.nn_gap_m], "Q9")
+
+
+@register_task
+class Q10(TaskGenerator):
+    info = TaskInfo("Q10", "Scale change detection", "crossview", GEO, 3)
+    phrasings = (
+        "Compared with Image 1, does {R0} look larger, smaller or about the same "
+        "size in Image 2, where it is {R1}?",
+        "{R0} in Image 1 and {R1} in Image 2 are the same object. Does it appear larger, "
+        "smaller or about the same in Image 2 than in Image 1?",
+        "How does the apparent size of {R0} in Image 1 change in Image 2, where it is "
+        "{R1}: larger, smaller, or about the same?",
+    )
+    LABELS = (("Larger", "larger"), ("Smaller", "smaller"), ("About the same", "about the same"))
+
+    def label(self, ctx: SceneContext, va: View, vb: View, tid: int) -> str | None:
+        ratio = ctx.apparent_area(vb, tid) / max(1, ctx.apparent_area(va, tid))
+        q = ctx.q
+        if ratio >= q.scale_larger:
+            return "larger"
+        if ratio <= 1 / q.scale_larger:
+            return "smaller"
+        if 1 / q.scale_same <= ratio <= q.scale_same:
+            return "about the same"
+        return None
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        for va, vb in view_pairs(ctx, rng):
+            ids_b = ctx.well_visible_ids(vb)
+            for tid in shuffled(rng, ctx.well_visible_ids(va)):
+                if tid not in ids_b:
+                    self.drop(ctx, "not_visible_in_both")
+                    continue
+                label = self.label(ctx, va, vb, tid)
+                if label is None:
+                    self.drop(ctx, "ratio_in_dead_band")
+                    continue
+                options = label_options(*self.LABELS)
+                gold = [o.label for o in options].index(label)
+                yield Candidate(
+                    "Q10",
+                    [ctx.key(va), ctx.key(vb)],
+                    [Ref(0, tid), Ref(1, tid)],
+                    self.phrase(rng),
+                    options,
+                    gold=gold,
+                    same_color=[[0, 1]],
+                )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        label = self.label(ctx, q.views[0], q.views[1], q.query[0].track_id)
+        return q.option_labels.index(label)
+
+
+def _completeness(view: View, tid: int) -> float:
+    frac = view.visible_fraction(tid)
+    if frac is None:
+        raise ValueError("completeness needs amodal masks")
+    return frac
+
+
+@register_task
+class Q11(TaskGenerator):
+    info = TaskInfo("Q11", "Single-view completeness comparison", "crossview", GEO, 4)
+    phrasings = (
+        "Which of the marked objects is the most completely visible in this image?",
+        "Of the objects marked in the image, which one is least hidden (the largest part of it "
+        "visible)?",
+        "Which marked object shows the largest fraction of itself, with the least of it occluded "
+        "or cut off?",
+    )
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        for view in shuffled(rng, ctx.scene.views):
+            if view.masks.amodal is None:
+                self.drop(ctx, "no_amodal_masks")
+                continue
+            ids = [t for t in view.track_ids if view.visible_area(t) >= ctx.min_px(view)]
+            if len(ids) < 4:
+                self.drop(ctx, "too_few_objects")
+                continue
+            frac = {t: _completeness(view, t) for t in ids}
+            for gold in shuffled(rng, ids):
+                # distractors clearly less complete than the gold, so the answer is unique
+                pool = [t for t in ids if frac[t] <= frac[gold] - ctx.q.completeness_gap]
+                if len(pool) < 3:
+                    self.drop(ctx, "completeness_not_unique")
+                    continue
+                cands = [gold, *(int(t) for t in rng.choice(pool, 3, replace=False))]
+                yield Candidate(
+                    "Q11",
+                    [ctx.key(view)],
+                    [Ref(0, t) for t in cands],
+                    self.phrase(rng),
+                    [object_option(i) for i in range(4)],
+                    gold=0,
+                    meta={"fractions": [frac[t] for t in cands]},
+                )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        fr = [_completeness(q.views[0], r[0].track_id) for r in q.option_refs]
+        return only([k for k, f in enumerate(fr) if f >= max(fr) - 1e-12], "Q11")
+
+
+@register_task
+class Q12(TaskGenerator):
+    info = TaskInfo("Q12", "Cross-view completeness comparison", "crossview", GEO, 4)
+    phrasings = (
+        "{R0} is marked in every image. In which image is it most completely visible?",
+        "Which image shows {R0}, marked in each image, most completely, with the "
+        "least of it hidden?",
+        "The same physical object, {R0}, is marked in all four images. In "
+        "which image is the largest fraction of it visible?",
+    )
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        # any four views of the scene, across cameras and timesteps
+        views = ctx.scene.views
+        if len(views) < 4 or views[0].masks.amodal is None:
+            self.drop(ctx, "fewer_than_4_views_or_no_amodal")
+            return
+        for tid in shuffled(rng, sorted(ctx.scene.instances)):
+            seen = [v for v in views if v.visible_area(tid) >= ctx.min_px(v)]
+            if len(seen) < 4:
+                self.drop(ctx, "visible_in_fewer_than_4_views")
+                continue
+            frac = {v.view_id: _completeness(v, tid) for v in seen}
+            for best in shuffled(rng, seen):
+                worse = [
+                    v
+                    for v in seen
+                    if frac[v.view_id] <= frac[best.view_id] - ctx.q.completeness_gap
+                ]
+                if len(worse) < 3:
+                    self.drop(ctx, "completeness_not_unique")
+                    continue
+                chosen = [best, *shuffled(rng, worse)[:3]]
+                options = [Option(text=f"Image {i + 1}", view=i) for i in range(4)]
+                yield Candidate(
+                    "Q12",
+                    [ctx.key(v) for v in chosen],
+                    [Ref(i, tid) for i in range(4)],
+                    self.phrase(rng),
+                    options,
+                    gold=0,
+                    same_color=[[0, 1, 2, 3]],
+                    meta={"fractions": [frac[v.view_id] for v in chosen]},
+                )
+                break
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        tid = q.query[0].track_id
+        fr = [_completeness(q.views[v], tid) for v in q.option_views]
+        return only([k for k, f in enumerate(fr) if f >= max(fr) - 1e-12], "Q12")
+
+
+@register_task
+class Q13(TaskGenerator):
+    info = TaskInfo("Q13", "Left-right arrangement flip detection", "crossview", GEO, 2)
+    phrasings = (
+        "In Image 1, {R0} is to the left of {R1}. In Image 2 the same two "
+        "objects are {R2} and {R3}. Is their left-right order the same or flipped?",
+        "{R0} appears left of {R1} in Image 1. Seen in Image 2, where they are "
+        "{R2} and {R3}, is the left-right order kept or reversed?",
+        "Image 1: {R0} is left of {R1}. Image 2 shows the same objects as {R2} and {R3}. Same "
+        "left-right order, or flipped?",
+    )
+
+    def order(self, ctx: SceneContext, view: View, a: int, b: int) -> float | None:
+        """u(b) - u(a) of the projected centres when clearly separated, else None."""
+        pa, pb = ctx.project_center(view, a), ctx.project_center(view, b)
+        if pa is None or pb is None:
+            return None
+        du = float(pb[0][0] - pa[0][0])
+        return du if abs(du) >= ctx.q.lr_min_px * view.camera.width else None
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        for va, vb in view_pairs(ctx, rng):
+            shared = [t for t in ctx.well_visible_ids(va) if t in ctx.well_visible_ids(vb)]
+            for _ in range(min(6, len(shared) * (len(shared) - 1) // 2)):
+                a, b = (int(x) for x in rng.choice(shared, 2, replace=False))
+                du_a, du_b = self.order(ctx, va, a, b), self.order(ctx, vb, a, b)
+                if du_a is None or du_b is None:
+                    self.drop(ctx, "left_right_too_close")
+                    continue
+                if du_a < 0:
+                    a, b, du_b = b, a, -du_b
+                gold = 0 if du_b > 0 else 1
+                refs = [Ref(0, a), Ref(0, b), Ref(1, a), Ref(1, b)]
+                yield Candidate(
+                    "Q13",
+                    [ctx.key(va), ctx.key(vb)],
+                    refs,
+                    self.phrase(rng),
+                    label_options(("The same", "same"), ("Flipped", "flipped")),
+                    gold=gold,
+                    permutable=False,
+                    same_color=[[0, 2], [1, 3]],
+                )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        a, b = q.query[0].track_id, q.query[1].track_id
+        du_a = self.order(ctx, q.views[0], a, b)
+        du_b = self.order(ctx, q.views[1], a, b)
+        if du_a is None or du_b is None or du_a <= 0:
+            raise ValueError("Q13: the stated order in Image 1 is wrong or too close")
+        return q.option_labels.index("same" if du_b > 0 else "flipped")
+
+
+@register_task
+class Q14(TaskGenerator):
+    info = TaskInfo("Q14", "Cross-view displacement comparison", "crossview", GEO, 4)
+    phrasings = (
+        "Image 1 was taken before Image 2. Which of the marked objects moved the farthest "
+        "between the two moments?",
+        "Between Image 1 (earlier) and Image 2 (later), which marked object was displaced the "
+        "most in the scene?",
+        "The marked objects appear in Image 1 and again, later, in Image 2. Which one travelled "
+        "the largest distance?",
+    )
+
+    def displacement(self, ctx: SceneContext, t0: int, t1: int, tid: int) -> float:
+        return float(np.linalg.norm(ctx.center(tid, t1) - ctx.center(tid, t0)))
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        q = ctx.q
+        pairs = time_pairs(ctx, rng)
+        if not pairs:
+            self.drop(ctx, "single_timestep")
+        for va, vb in pairs:
+            shared = [
+                t
+                for t in ctx.well_visible_ids(va)
+                if t in ctx.well_visible_ids(vb) and ctx.center(t, 0) is not None
+            ]
+            if len(shared) < 4:
+                self.drop(ctx, "too_few_objects_in_both")
+                continue
+            cands = [int(t) for t in rng.choice(shared, 4, replace=False)]
+            d = [self.displacement(ctx, va.timestep, vb.timestep, t) for t in cands]
+            k = argmax_with_margin(d, _margin_ratio(q.displacement_ratio, 0.0))
+            if k is None or d[k] < q.displacement_min_m:
+                self.drop(ctx, "largest_move_not_unique")
+                continue
+            cands.insert(0, cands.pop(k))
+            refs = [Ref(0, t) for t in cands] + [Ref(1, t) for t in cands]
+            yield Candidate(
+                "Q14",
+                [ctx.key(va), ctx.key(vb)],
+                refs,
+                self.phrase(rng),
+                [object_option(i) for i in range(4)],
+                gold=0,
+                same_color=[[i, i + 4] for i in range(4)],
+                meta={"displacements_m": sorted(d, reverse=True)},
+            )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        t0, t1 = q.views[0].timestep, q.views[1].timestep
+        d = [self.displacement(ctx, t0, t1, r[0].track_id) for r in q.option_refs]
+        return only([k for k, x in enumerate(d) if x >= max(d) - 1e-9], "Q14")
+
+
+@register_task
+class Q15(TaskGenerator):
+    info = TaskInfo("Q15", "Depth-relation consistency", "crossview", GEO, 2)
+    phrasings = (
+        "In Image 1, {R0} is closer to the camera than {R1}. In Image 2, "
+        "where they are {R2} and {R3}, is {R2} still closer to the camera than {R3}?",
+        "From the camera of Image 1, {R0} is nearer than {R1}. From the camera of Image 2, "
+        "where the same objects are {R2} and {R3}, is {R2} still the nearer one?",
+        "Image 1: {R0} is in front of {R1} in depth. Does that still hold in Image 2, for {R2} "
+        "and {R3}?",
+    )
+
+    def gap(self, ctx: SceneContext, view: View, a: int, b: int) -> float | None:
+        """z(b) - z(a) in the view's camera frame (m) when beyond the margin, else None."""
+        pa, pb = ctx.project_center(view, a), ctx.project_center(view, b)
+        if pa is None or pb is None:
+            return None
+        dz = pb[1] - pa[1]
+        return dz if abs(dz) >= ctx.q.depth_gap_m else None
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        for va, vb in view_pairs(ctx, rng):
+            shared = [t for t in ctx.well_visible_ids(va) if t in ctx.well_visible_ids(vb)]
+            for _ in range(min(6, len(shared) * (len(shared) - 1) // 2)):
+                a, b = (int(x) for x in rng.choice(shared, 2, replace=False))
+                ga, gb = self.gap(ctx, va, a, b), self.gap(ctx, vb, a, b)
+                if ga is None or gb is None:
+                    self.drop(ctx, "depth_gap_too_small")
+                    continue
+                if ga < 0:
+                    a, b, gb = b, a, -gb
+                refs = [Ref(0, a), Ref(0, b), Ref(1, a), Ref(1, b)]
+                yield Candidate(
+                    "Q15",
+                    [ctx.key(va), ctx.key(vb)],
+                    refs,
+                    self.phrase(rng),
+                    label_options(*YES_NO),
+                    gold=0 if gb > 0 else 1,
+                    permutable=False,
+                    same_color=[[0, 2], [1, 3]],
+                )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        a, b = q.query[0].track_id, q.query[1].track_id
+        ga, gb = self.gap(ctx, q.views[0], a, b), self.gap(ctx, q.views[1], a, b)
+        if ga is None or gb is None or ga <= 0:
+            raise ValueError("Q15: the stated depth order in Image 1 is wrong or too close")
+        return q.option_labels.index("yes" if gb > 0 else "no")
+
+
+@register_task
+class Q16(TaskGenerator):
+    info = TaskInfo("Q16", "Relative scale-growth comparison", "crossview", GEO, 4)
+    phrasings = (
+        "From Image 1 to Image 2, which of the marked objects grows the most in apparent size?",
+        "Going from the view of Image 1 to the view of Image 2, which marked object becomes "
+        "relatively the largest compared to how it looked before?",
+        "Which marked object has the biggest increase in apparent size from Image 1 to Image 2?",
+    )
+
+    def growth(self, ctx: SceneContext, va: View, vb: View, tid: int) -> float:
+        return ctx.apparent_area(vb, tid) / max(1, ctx.apparent_area(va, tid))
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        for va, vb in view_pairs(ctx, rng):
+            shared = [t for t in ctx.well_visible_ids(va) if t in ctx.well_visible_ids(vb)]
+            if len(shared) < 4:
+                self.drop(ctx, "too_few_objects_in_both")
+                continue
+            cands = [int(t) for t in rng.choice(shared, 4, replace=False)]
+            g = [self.growth(ctx, va, vb, t) for t in cands]
+            k = argmax_with_margin(g, _margin_ratio(ctx.q.growth_ratio))
+            if k is None:
+                self.drop(ctx, "growth_not_unique")
+                continue
+            cands.insert(0, cands.pop(k))
+            refs = [Ref(0, t) for t in cands] + [Ref(1, t) for t in cands]
+            yield Candidate(
+                "Q16",
+                [ctx.key(va), ctx.key(vb)],
+                refs,
+                self.phrase(rng),
+                [object_option(i) for i in range(4)],
+                gold=0,
+                same_color=[[i, i + 4] for i in range(4)],
+                meta={"growth": sorted(g, reverse=True)},
+            )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        g = [self.growth(ctx, q.views[0], q.views[1], r[0].track_id) for r in q.option_refs]
+        return only([k for k, x in enumerate(g) if x >= max(g) - 1e-12], "Q16")
+
+
+def images_overlap(ctx: SceneContext, view: View, a: int, b: int) -> bool:
+    """Whether two objects overlap in the image: amodal masks intersect, or visible masks touch."""
+    am_a, am_b = ctx.amodal(view, a), ctx.amodal(view, b)
+    if am_a is not None and (am_a & am_b).any():
+        return True
+    import cv2
+
+    grown = cv2.dilate(ctx.mask(view, a).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return bool((grown & ctx.mask(view, b)).any())
+
+
+def box_gap(ctx: SceneContext, t: int, a: int, b: int) -> float | None:
+    """Gap (m) between the world bounding boxes of two objects at t; 0 when they intersect."""
+    ba, bb = ctx.world_box(a, t), ctx.world_box(b, t)
+    if ba is None or bb is None:
+        return None
+    sep = np.maximum(0.0, np.maximum(ba[0] - bb[1], bb[0] - ba[1]))
+    return float(np.linalg.norm(sep))
+
+
+@register_task
+class Q17(TaskGenerator):
+    info = TaskInfo("Q17", "Visual overlap vs. physical contact", "crossview", PHYS, 2)
+    phrasings = (
+        "{R0} and {R1} overlap in Image 1. Are they physically touching each other "
+        "in 3D? Image 2 shows them from another camera, as {R2} and {R3}.",
+        "In Image 1, {R0} and {R1} overlap on screen. Image 2 shows them as {R2} and "
+        "{R3}. Are the two objects in contact in the real scene?",
+        "Do {R0} and {R1}, which overlap in Image 1, actually touch each other? "
+        "In Image 2 they are {R2} and {R3}.",
+    )
+
+    def touching(self, ctx: SceneContext, t: int, a: int, b: int) -> bool | None:
+        contact = ctx.scene.in_contact(a, b, t)
+        if contact:
+            return True
+        gap = box_gap(ctx, t, a, b)
+        if contact is None or gap is None or gap < ctx.q.contact_gap_m:
+            return None
+        return False
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        if ctx.scene.contacts is None:
+            self.drop(ctx, "no_contact_data")
+            return
+        for va, vb in view_pairs(ctx, rng):
+            ids = ctx.well_visible_ids(va)
+            ids_b = ctx.well_visible_ids(vb)
+            pairs = [
+                (a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if a in ids_b and b in ids_b
+            ]
+            for a, b in shuffled(rng, pairs):
+                if not images_overlap(ctx, va, a, b):
+                    self.drop(ctx, "no_overlap_in_image")
+                    continue
+                touch = self.touching(ctx, va.timestep, a, b)
+                if touch is None:
+                    self.drop(ctx, "contact_ambiguous")
+                    continue
+                if rng.random() < 0.5:
+                    a, b = b, a
+                refs = [Ref(0, a), Ref(0, b), Ref(1, a), Ref(1, b)]
+                yield Candidate(
+                    "Q17",
+                    [ctx.key(va), ctx.key(vb)],
+                    refs,
+                    self.phrase(rng),
+                    label_options(*YES_NO),
+                    gold=0 if touch else 1,
+                    permutable=False,
+                    same_color=[[0, 2], [1, 3]],
+                )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        a, b = q.query[0].track_id, q.query[1].track_id
+        if not images_overlap(ctx, q.views[0], a, b):
+            raise ValueError("Q17: the objects do not overlap in Image 1")
+        touch = self.touching(ctx, q.views[0].timestep, a, b)
+        if touch is None:
+            raise ValueError("Q17: contact is ambiguous")
+        return q.option_labels.index("yes" if touch else "no")
