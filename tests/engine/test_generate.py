@@ -211,7 +211,7 @@ def test_manifest_and_card(dataset: Path) -> None:
     assert "| Q1 |" in card and "dropped by the quality rules" in card
 
 
-def test_cli_generate_verify_and_bad_input(store: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cli_generate_verify_and_bad_input(store: Path, tmp_path: Path, capsys) -> None:
     bad_store = tmp_path / "store"
     shutil.copytree(store, bad_store)
     (bad_store / "toy_003" / "images" / "top_t000.png").write_bytes(b"garbage")

@@ -32,7 +32,7 @@ def candidates(ctx: SceneContext, type_id: str, n: int = 400) -> list:
     return out
 
 
-def gold_track(c) -> int:  # noqa: ANN001
+def gold_track(c) -> int:
     return c.refs[c.gold_option.ref].track_id
 
 
@@ -55,7 +55,7 @@ def depth_along_axis(name: str, tid: int, t: int) -> float:
     return float((centre(tid, t) - eye) @ fwd)
 
 
-def u_opencv(ctx: SceneContext, key, tid: int) -> float:  # noqa: ANN001
+def u_opencv(ctx: SceneContext, key, tid: int) -> float:
     view = ctx.view(key)
     w2c = np.linalg.inv(view.camera.cam_to_world)
     rvec, _ = cv2.Rodrigues(w2c[:3, :3])
@@ -134,7 +134,7 @@ def test_q8_occluder_is_the_ball_in_front(ctx: SceneContext) -> None:
         seg = centre(q, t) - eye
         tracks = [c.refs[o.ref].track_id for o in c.options]
 
-        def clearance(o: int) -> float:
+        def clearance(o: int, t: int = t, eye: np.ndarray = eye, seg: np.ndarray = seg) -> float:
             s = np.clip((centre(o, t) - eye) @ seg / (seg @ seg), 0, 1)
             return float(np.linalg.norm(centre(o, t) - (eye + s * seg)) - HAND[o][1])
 
