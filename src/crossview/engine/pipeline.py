@@ -112,15 +112,21 @@ def propose_scene(
     for type_id in missing:
         gen = get_task(type_id)
         rng = np.random.default_rng([config.seed, stable_int(scene.scene_id), stable_int(type_id)])
+        cap = config.candidates_per_scene
         seen, kept = set(), []
-        for cand in gen.propose(ctx, rng):
+        per_answer: Counter = Counter()  # fixed-order types: a cap per answer, so a rare
+        for cand in gen.propose(ctx, rng):  # answer is not crowded out by a common one
             k = cand.key()
             if k in seen:
                 ctx.rejections.drop(type_id, "duplicate")
                 continue
             seen.add(k)
+            if not cand.permutable:
+                if per_answer[cand.gold] >= cap:
+                    continue
+                per_answer[cand.gold] += 1
             kept.append(cand)
-            if len(kept) >= config.candidates_per_scene:
+            if len(kept) >= (cap if cand.permutable else cap * len(cand.options)):
                 break
         shard.candidates[type_id] = kept
     shard.rejections.update(ctx.rejections)
@@ -181,12 +187,17 @@ def select(
             for sid, cand in pool:
                 by_gold[cand.gold].append((sid, cand))
             n_opt = info.n_options
-            each = min(config.per_task // n_opt, *(len(by_gold[g]) for g in range(n_opt)))
-            out = [
-                x
-                for row in zip(*(by_gold[g][:each] for g in range(n_opt)), strict=False)
-                for x in row
+            # the quota split evenly over the answers (the remainder to answers in a seeded
+            # order); a scarce answer limits the others to one more than it has, so the gold
+            # answer counts never differ by more than one
+            extra = set(rng.permutation(n_opt)[: config.per_task % n_opt].tolist())
+            scarce = min(len(by_gold[g]) for g in range(n_opt))
+            take = [
+                min(config.per_task // n_opt + (g in extra), len(by_gold[g]), scarce + 1)
+                for g in range(n_opt)
             ]
+            rows = itertools.zip_longest(*(by_gold[g][: take[g]] for g in range(n_opt)))
+            out = [x for row in rows for x in row if x is not None]
         if len(out) < config.per_task:
             shortfall[type_id] = config.per_task - len(out)
         chosen[type_id] = out

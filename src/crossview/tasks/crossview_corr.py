@@ -138,8 +138,8 @@ class Q4(TaskGenerator):
         "Image 1 marks three objects ({C0}, {C1}, {C2}) and Image 2 marks the same three "
         "objects ({C3}, {C4}, {C5}) in another order. Which pairing matches each object in "
         "Image 1 with itself in Image 2?",
-        "The objects {C0}, {C1} and {C2} in Image 1 are the objects {C3}, {C4} and {C5} in "
-        "Image 2, in some order. Which matching is correct?",
+        "The objects marked {C0}, {C1} and {C2} in Image 1 are the objects marked {C3}, {C4} "
+        "and {C5} in Image 2, in some order. Which matching is correct?",
         "Match the three marked objects of Image 1 ({C0}, {C1}, {C2}) to the three marked "
         "objects of Image 2 ({C3}, {C4}, {C5}). Which option pairs them correctly?",
     )

@@ -1,0 +1,63 @@
+"""Prompt snapshots: what each protocol shows a model, frozen for one question per type.
+
+A change in wording, option order, colours or rendering shows up here as a diff. After an
+intended change, regenerate with ``UPDATE_SNAPSHOTS=1 python -m pytest tests/engine``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from crossview.engine.config import GenerateConfig
+from crossview.engine.pipeline import generate
+from crossview.scene import write_scene
+from crossview.tasks import QualityConfig
+from tests.engine.toys import hand_scene
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "prompts.json"
+
+
+def _pixels_hash(path: Path) -> str:
+    # hash the decoded pixels, not the PNG bytes (encoders differ between zlib versions)
+    return hashlib.sha256(np.asarray(Image.open(path)).tobytes()).hexdigest()[:16]
+
+
+def test_prompt_snapshots(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    write_scene(hand_scene(), store)
+    cfg = GenerateConfig(
+        per_task=1, open_ended_fraction=0, quality=QualityConfig(min_visible_px=48)
+    )
+    generate(store, tmp_path / "ds", cfg)
+    snap = {}
+    for line in (tmp_path / "ds" / "questions.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        ov = r["protocols"]["overlay"]
+        snap[r["question_type"]] = {
+            "region": {
+                "question": r["question"],
+                "options": r["options"],
+                "answer": r["answer"],
+                "region_refs": r["region_refs"],
+            },
+            "overlay": {
+                "question": ov["question"],
+                "options": ov["options"],
+                "images": [_pixels_hash(tmp_path / "ds" / p) for p in ov["images"]],
+            },
+        }
+    assert len(snap) == 17, sorted(snap)
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
+        if not os.environ.get("UPDATE_SNAPSHOTS"):
+            raise AssertionError(f"snapshot file was missing; wrote {SNAPSHOT}, commit it")
+    expected = json.loads(SNAPSHOT.read_text())
+    for t in sorted(expected):
+        assert snap.get(t) == expected[t], f"prompt of {t} changed"
+    assert set(snap) == set(expected)
