@@ -73,11 +73,14 @@ def validate(
 def _register_commands() -> None:
     """Commands defined beside their step; their modules import only light dependencies."""
     from crossview.engine.commands import generate_cmd
+    from crossview.eval import commands as eval_commands
     from crossview.sources.sim import commands as sim_commands
 
     app.command("sim")(sim_commands.sim)
     app.command("show")(sim_commands.show)
     app.command("generate")(generate_cmd)
+    app.command("eval")(eval_commands.eval_cmd)
+    app.command("report")(eval_commands.report_cmd)
 
 
 _register_commands()

@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import pickle
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -70,6 +71,8 @@ class GenerateReport:
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped_scenes: dict[str, str] = field(default_factory=dict)
     shortfall: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time per stage: validate, propose, select, build, write."""
 
 
 def _scene_others(scene_dir: Path, rig_id: str | None, rigs: dict[str, list[Path]]) -> dict:
@@ -352,6 +355,7 @@ def generate(
     store, out = Path(store), Path(out)
     task_ids = config.task_ids()
     report = GenerateReport(out)
+    clock = _Clock(report.seconds)
     scene_dirs = list_scenes(store)
     if not scene_dirs:
         raise BadInputError("no scenes found (a store is a folder of scene folders)", file=store)
@@ -362,6 +366,7 @@ def generate(
             report.skipped_scenes[d.name] = f"fails validation: {vr.summary()}"
         else:
             good.append(d)
+    clock.lap("validate")
     (out / "shards").mkdir(parents=True, exist_ok=True)
     rigs: dict[str, list[Path]] = defaultdict(list)
     for d in good:
@@ -380,6 +385,7 @@ def generate(
             report.skipped_scenes.setdefault(
                 s.scene_id, "no question could be made (too few views or objects)"
             )
+    clock.lap("propose")
     rejections = Rejections()
     for s in shards:
         rejections.update(s.rejections)
@@ -406,15 +412,28 @@ def generate(
             per_scene[sid].append((sample_id, type_id, cand, split, False))
             if rng.random() < config.open_ended_fraction:
                 per_scene[sid].append((f"{sample_id}-open", type_id, cand, split, True))
+    clock.lap("select")
     dirs = {d.name: d for d in good}
     build_jobs = [
         (_Job(dirs[sid], items, rigs.get(shard_rig(shards, sid), [])), out, config)
         for sid, items in sorted(per_scene.items())
     ]
     records = [r for rs in _map(_build_job, build_jobs, workers, "rendering") for r in rs]
+    clock.lap("build")
     records.sort(key=lambda r: r["sample_id"])
     _write(out, records, config, report, task_ids)
+    clock.lap("write")
     return report
+
+
+class _Clock:
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into, self.t = into, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.into[name] = self.into.get(name, 0.0) + now - self.t
+        self.t = now
 
 
 def shard_rig(shards: list[Shard], scene_id: str) -> str | None:

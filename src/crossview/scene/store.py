@@ -54,9 +54,17 @@ def image_size(path: str | Path) -> tuple[int, int]:
         return im.size
 
 
-def save_image(path: str | Path, image: np.ndarray) -> None:
-    """Write an (H, W, 3) uint8 RGB array; the format follows the suffix (PNG is lossless)."""
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(path)
+def save_image(path: str | Path, image: np.ndarray, compress_level: int = 1) -> None:
+    """Write an (H, W, 3) uint8 RGB array; the format follows the suffix (PNG is lossless).
+
+    PNG is written with zlib level 1: about 4x faster to encode than Pillow's default 6 for
+    some 20% more bytes, which matters when millions of images are written.
+    """
+    img = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
+    if str(path).lower().endswith(".png"):
+        img.save(path, compress_level=compress_level)
+    else:
+        img.save(path)
 
 
 def load_depth(path: str | Path) -> np.ndarray:

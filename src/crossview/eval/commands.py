@@ -1,0 +1,132 @@
+"""CLI functions ``crossview eval`` and ``crossview report`` (registered in ``crossview.cli``).
+
+Importing this module is light: the harness and the backends load when a command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def eval_cmd(
+    bench: Annotated[
+        Path,
+        typer.Option(
+            "--bench",
+            help="Benchmark file: native questions.jsonl, "
+            "CrossViewer / CrossPoint-Bench JSONL, or VLMEvalKit TSV.",
+        ),
+    ],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="KIND:ARG, e.g. openai:gpt-4o, hf:PATH, "
+            "vllm:PATH, replay:FILE.jsonl, random, oracle.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Run folder (predictions, summary).")],
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol", help="overlay | region | marker (native datasets; default overlay)."
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto | native | crossviewer | crosspoint | tsv.")
+    ] = "auto",
+    coord_format: Annotated[
+        str,
+        typer.Option("--coord-format", help="Point answers: absolute | relative | relative-1000."),
+    ] = "absolute",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="Requests in flight (openai).")
+    ] = 8,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N items.")] = None,
+    circular: Annotated[
+        bool, typer.Option("--circular", help="Also ask every rotation of the options.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out, filling failures and gaps.")
+    ] = False,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (openai).")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option("--api-key-env", help="Environment variable holding the API key.")
+    ] = "OPENAI_API_KEY",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 120.0,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Retries on 429, 5xx and connection errors.")
+    ] = 5,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Tokens per answer.")] = 512,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Batch size (hf, vllm).")] = 4,
+    max_images: Annotated[
+        int | None,
+        typer.Option(
+            "--max-images", help="Images the model accepts per prompt (fail if exceeded)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed (random baseline).")] = 0,
+    allow_root: Annotated[
+        list[Path] | None,
+        typer.Option("--allow-root", help="Extra folder image paths may point into."),
+    ] = None,
+) -> None:
+    """Evaluate a model on a benchmark file; write predictions, summary.json and scores."""
+    from crossview.eval.backends import BackendSettings
+    from crossview.eval.runner import EvalConfig, run_eval
+
+    settings = BackendSettings(
+        base_url=base_url,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        timeout_s=timeout,
+        retries=retries,
+        max_tokens=max_tokens,
+        batch_size=batch_size,
+        max_images=max_images,
+    )
+    cfg = EvalConfig(
+        bench=bench,
+        model=model,
+        out=out,
+        protocol=protocol,
+        fmt=fmt,
+        coord_format=coord_format,
+        limit=limit,
+        circular=circular,
+        resume=resume,
+        seed=seed,
+        extra_roots=tuple(allow_root or ()),
+        backend=settings,
+    )
+    summary = run_eval(cfg)
+    o = summary["overall"]
+    typer.echo(
+        f"{model}: accuracy {o['accuracy']:.4f} on {o['n']} items "
+        f"(no answer {o['no_answer_rate']:.1%}, random {o.get('random_baseline', 0):.4f})"
+    )
+    if "circular" in summary:
+        typer.echo(f"circular accuracy {summary['circular']['overall']['accuracy']:.4f}")
+    if not summary["complete"]:
+        n = len(summary["failed_ids"]) + len(summary["missing_ids"])
+        typer.echo(f"run incomplete: {n} items without a response; rerun with --resume", err=True)
+        raise typer.Exit(1)
+
+
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders to compare.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.md and report.html.")],
+    gallery: Annotated[
+        int, typer.Option("--gallery", help="Failed items shown per run in the HTML gallery.")
+    ] = 24,
+) -> None:
+    """Write a markdown table (a row per run) and an HTML page with charts and failures."""
+    from crossview.eval.report import write_report
+
+    md, html = write_report(runs, out, gallery=gallery)
+    typer.echo(f"wrote {md} and {html}")

@@ -1,0 +1,534 @@
+"""Benchmark loaders: native ``questions.jsonl``, CrossViewer JSONL, CrossPoint-Bench JSONL and
+VLMEvalKit-style TSV (MMVM, All-Angles Bench), all producing :class:`EvalItem`.
+
+Every image path is resolved inside the benchmark's folder (or a root the user allowed
+explicitly); an absolute path or one that leaves the folder is refused before anything is read.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crossview.errors import BadInputError
+from crossview.eval.extract import COLOR_WORDS
+from crossview.eval.items import LETTERS, ChoiceKind, EvalItem, GoldMask, ImageSource
+
+FORMATS = ("native", "crossviewer", "crosspoint", "tsv")
+PROTOCOLS = ("overlay", "region", "marker", "published")
+# The protocol each external format is published in (the only one it can be read under).
+_NATIVE_PROTOCOL = {"crossviewer": "region", "crosspoint": "marker", "tsv": "published"}
+POINT_TYPES = ("Fine-grained Grounding", "Correspondence-Pointing")
+_OPTION_RE = re.compile(r"^\s*([A-Z])\s*[.)：:]\s*(.*\S)\s*$")
+
+
+@dataclass
+class Benchmark:
+    """A loaded benchmark: its items and where they came from."""
+
+    path: Path
+    format: str
+    protocol: str
+    items: list[EvalItem]
+
+
+def load_benchmark(
+    path: str | Path,
+    *,
+    protocol: str | None = None,
+    fmt: str = "auto",
+    extra_roots: Sequence[str | Path] = (),
+) -> Benchmark:
+    """Load a benchmark file into :class:`EvalItem` objects.
+
+    Args:
+        path: a ``.jsonl`` file (native, CrossViewer or CrossPoint-Bench) or a ``.tsv`` file.
+        protocol: ``overlay`` (native default), ``region`` or ``marker``; external formats are
+            read as published and accept only their own protocol (or None).
+        fmt: ``auto`` (detected from the extension and the first record) or one of FORMATS.
+        extra_roots: further folders image paths may resolve into (e.g. a scene store beside
+            the dataset); by default only the benchmark's own folder.
+
+    Raises:
+        BadInputError: unreadable file, corrupt line, missing field, escaping or missing image,
+            duplicate id, or a protocol the file does not carry.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError("benchmark file not found", file=path)
+    if fmt == "auto":
+        fmt = _detect_format(path)
+    if fmt not in FORMATS:
+        raise BadInputError(f"unknown format {fmt!r}; valid: auto, {', '.join(FORMATS)}")
+    if fmt == "native":
+        protocol = protocol or "overlay"
+        if protocol not in ("overlay", "region", "marker"):
+            raise BadInputError(f"unknown protocol {protocol!r}; valid: overlay, region, marker")
+    else:
+        own = _NATIVE_PROTOCOL[fmt]
+        if protocol not in (None, own):
+            raise BadInputError(
+                f"a {fmt} file is read as published (protocol {own!r}); "
+                f"protocol {protocol!r} is not available for it",
+                file=path,
+            )
+        protocol = own
+    resolver = _Resolver(path, extra_roots)
+    if fmt == "tsv":
+        items = list(_load_tsv(path, resolver))
+    else:
+        parse = {"native": _native_item, "crossviewer": _native_item, "crosspoint": _cp_item}[fmt]
+        items = [parse(rec, line_no, resolver, protocol, fmt) for line_no, rec in _read_jsonl(path)]
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise BadInputError(f"duplicate id {item.id!r}", file=path, record=item.id)
+        seen.add(item.id)
+    return Benchmark(path=path, format=fmt, protocol=protocol, items=items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+class _Resolver:
+    """Resolve relative image paths inside allowed roots; refuse everything else."""
+
+    def __init__(self, bench: Path, extra_roots: Sequence[str | Path]) -> None:
+        self.file = bench
+        self.root = bench.parent.resolve()
+        self.roots = [self.root, *(Path(r).resolve() for r in extra_roots)]
+
+    def image(
+        self, rel: Any, record: str, field: str, subdirs: Sequence[str] = ("",)
+    ) -> ImageSource:
+        if not isinstance(rel, str) or not rel.strip():
+            raise BadInputError(
+                "image path must be a non-empty string", file=self.file, record=record, field=field
+            )
+        p = Path(rel)
+        if p.is_absolute() or rel.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", rel):
+            raise BadInputError(
+                f"absolute image path {rel!r} refused; paths are relative to the benchmark folder",
+                file=self.file,
+                record=record,
+                field=field,
+            )
+        for sub in subdirs:
+            candidate = (self.root / sub / p).resolve()
+            if not any(candidate.is_relative_to(r) for r in self.roots):
+                raise BadInputError(
+                    f"image path {rel!r} leaves the benchmark folder {self.root}; refused",
+                    file=self.file,
+                    record=record,
+                    field=field,
+                )
+            if candidate.is_file():
+                return ImageSource(path=candidate)
+        raise BadInputError(f"image {rel!r} not found", file=self.file, record=record, field=field)
+
+
+def _detect_format(path: Path) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "tsv"
+    for _, rec in _read_jsonl(path):
+        if "images" in rec and "sample_id" not in rec:
+            return "crosspoint"
+        if any(k in rec for k in ("protocols", "family", "answer_kind")):
+            return "native"
+        if "views" in rec:
+            return "crossviewer"
+        raise BadInputError(
+            "cannot tell the benchmark format from the first record (expected native, "
+            "CrossViewer or CrossPoint-Bench fields); pass the format explicitly",
+            file=path,
+            record="line 0",
+        )
+    raise BadInputError("benchmark file holds no records", file=path)
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(0-based line number, record)``; a corrupt line is an error naming the line."""
+    with path.open("r", encoding="utf-8") as f:
+        for line_no, line in enumerate(f):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BadInputError(
+                    f"not valid JSON ({exc.msg} at column {exc.colno})",
+                    file=path,
+                    record=f"line {line_no + 1}",
+                ) from None
+            if not isinstance(rec, dict):
+                raise BadInputError(
+                    "a record must be a JSON object", file=path, record=f"line {line_no + 1}"
+                )
+            yield line_no, rec
+
+
+def _need(rec: dict[str, Any], key: str, file: Path, record: str) -> Any:
+    if key not in rec or rec[key] is None:
+        raise BadInputError("missing field", file=file, record=record, field=key)
+    return rec[key]
+
+
+def _item_id(rec: dict[str, Any], keys: Sequence[str], line_no: int) -> str:
+    for k in keys:
+        if rec.get(k) not in (None, ""):
+            return str(rec[k])
+    return str(line_no)
+
+
+def split_options(options: Sequence[Any], file: Path, record: str, field: str) -> list[str]:
+    """Turn ``["A. red", "B. blue"]`` into ``["red", "blue"]``, checking the letters' order."""
+    texts = []
+    for k, opt in enumerate(options):
+        m = _OPTION_RE.match(str(opt)) if isinstance(opt, str) else None
+        if m is None or m.group(1) != LETTERS[k]:
+            raise BadInputError(
+                f"option {k} must read '{LETTERS[k]}. text', got {opt!r}",
+                file=file,
+                record=record,
+                field=field,
+            )
+        texts.append(m.group(2))
+    return texts
+
+
+def infer_choice_kind(options: Sequence[str]) -> ChoiceKind:
+    """Tell how a model may name an option besides its letter: colour, image number, yes/no."""
+    norm = [re.sub(r"[^a-z0-9# ]", "", o.lower()).strip() for o in options]
+    if not norm:
+        return "letter"
+    if sorted(set(norm)) == ["no", "yes"]:
+        return "yesno"
+    if all(re.fullmatch(r"image\s*#?\s*\d+", o) for o in norm):
+        return "image"
+    marker_words = {"the", "dot", "point", "arrow", "marker", "circle", "one", "mark"}
+    if all(
+        sum(w in COLOR_WORDS for w in o.split()) == 1
+        and all(w in COLOR_WORDS or w in marker_words for w in o.split())
+        for o in norm
+    ) and len(set(norm)) == len(norm):
+        return "color"
+    return "letter"
+
+
+def _check_letter(answer: Any, n: int, file: Path, record: str) -> str:
+    a = str(answer).strip().strip("()").upper()
+    if len(a) != 1 or a not in LETTERS[:n]:
+        raise BadInputError(
+            f"answer {answer!r} is not one of the {n} option letters",
+            file=file,
+            record=record,
+            field="answer",
+        )
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
+# Native questions.jsonl and the public CrossViewer JSONL (a subset of the native record)
+
+
+def _native_item(
+    rec: dict[str, Any], line_no: int, res: _Resolver, protocol: str, fmt: str
+) -> EvalItem:
+    f = res.file
+    iid = _item_id(rec, ("sample_id", "id"), line_no)
+    where = f"line {line_no + 1} ({iid})"
+    qtype = str(_need(rec, "question_type", f, where))
+    views = _need(rec, "views", f, where)
+    if not isinstance(views, list) or not views:
+        raise BadInputError("views must be a non-empty list", file=f, record=where, field="views")
+    regions: list[dict[str, Any]] = []
+    if protocol == "region":
+        question = str(_need(rec, "question", f, where))
+        raw_opts = rec.get("options") or []
+        images = [
+            res.image(_need(v, "image_path", f, where), where, f"views[{k}].image_path")
+            for k, v in enumerate(views)
+        ]
+        for j, ref in enumerate(rec.get("region_refs") or []):
+            try:
+                v, o = int(ref[0]), int(ref[1])
+                obj = views[v]["objects"][o]
+            except (TypeError, ValueError, IndexError, KeyError):
+                raise BadInputError(
+                    f"region ref {ref!r} names no object",
+                    file=f,
+                    record=where,
+                    field=f"region_refs[{j}]",
+                ) from None
+            regions.append(
+                {
+                    "view": v,
+                    "object": o,
+                    "mask_rle": obj.get("mask_rle"),
+                    "bbox_xyxy": obj.get("bbox_xyxy"),
+                    "track_id": obj.get("track_id"),
+                }
+            )
+    else:
+        entry = (rec.get("protocols") or {}).get(protocol)
+        if not isinstance(entry, dict):
+            raise BadInputError(
+                f"the record has no '{protocol}' protocol (has: "
+                f"{sorted(rec.get('protocols') or {}) or 'none'}, region)",
+                file=f,
+                record=where,
+                field=f"protocols.{protocol}",
+            )
+        question = str(_need(entry, "question", f, where))
+        raw_opts = entry.get("options") or []
+        imgs = _need(entry, "images", f, where)
+        if len(imgs) != len(views):
+            raise BadInputError(
+                f"{len(imgs)} protocol images for {len(views)} views",
+                file=f,
+                record=where,
+                field=f"protocols.{protocol}.images",
+            )
+        images = [
+            res.image(p, where, f"protocols.{protocol}.images[{k}]") for k, p in enumerate(imgs)
+        ]
+    options = split_options(raw_opts, f, where, "options")
+    kind = rec.get("answer_kind") or ("choice" if options else "free")
+    if kind not in ("choice", "free", "point"):
+        raise BadInputError(
+            f"unknown answer_kind {kind!r}", file=f, record=where, field="answer_kind"
+        )
+    answer = str(_need(rec, "answer", f, where))
+    gold_mask = None
+    if kind == "choice":
+        answer = _check_letter(answer, len(options), f, where)
+    elif kind == "point":
+        gold = _need(rec, "gold", f, where)
+        try:
+            view = int(gold["view"])
+            rle = gold["mask_rle"]
+            h, w = int(rle["size"][0]), int(rle["size"][1])
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise BadInputError(
+                "gold must hold 'view' and 'mask_rle' with a size",
+                file=f,
+                record=where,
+                field="gold",
+            ) from None
+        if not 0 <= view < len(images):
+            raise BadInputError(
+                f"gold view {view} out of range", file=f, record=where, field="gold.view"
+            )
+        pt = gold.get("point")
+        gold_mask = GoldMask(
+            view=view,
+            width=w,
+            height=h,
+            rle=rle,
+            point=(float(pt[0]), float(pt[1])) if pt else None,
+        )
+    family = str(rec.get("family") or ("crossview" if fmt == "crossviewer" else ""))
+    category = str(rec.get("category") or qtype)
+    meta = {k: rec[k] for k in ("task_name", "split", "answer_text", "provenance") if k in rec}
+    return EvalItem(
+        id=iid,
+        type=qtype,
+        question=question,
+        options=options,
+        answer=answer,
+        answer_kind=kind,
+        images=images,
+        categories=(category,),
+        family=family,
+        choice_kind=infer_choice_kind(options),
+        gold_mask=gold_mask,
+        regions=regions,
+        meta=meta,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CrossPoint-Bench JSONL
+
+
+def _cp_item(
+    rec: dict[str, Any], line_no: int, res: _Resolver, protocol: str, fmt: str
+) -> EvalItem:
+    f = res.file
+    iid = _item_id(rec, ("idx", "id", "index"), line_no)
+    where = f"line {line_no + 1} ({iid})"
+    question = str(_need(rec, "question", f, where))
+    qtype = str(_need(rec, "type", f, where))
+    paths = _need(rec, "images", f, where)
+    if isinstance(paths, str):
+        paths = [paths]
+    images = [
+        res.image(p, where, f"images[{k}]", subdirs=("", "image")) for k, p in enumerate(paths)
+    ]
+    answer = str(_need(rec, "answer", f, where)).strip()
+    options: list[str] = []
+    for line in question.splitlines():
+        m = _OPTION_RE.match(line)
+        if m and m.group(1) == LETTERS[len(options)]:
+            options.append(m.group(2))
+    gold_mask = None
+    if qtype in POINT_TYPES or len(answer) > 4:
+        kind = "point"
+        try:
+            import base64
+            import io
+
+            from PIL import Image
+
+            with Image.open(io.BytesIO(base64.b64decode(answer, validate=True))) as im:
+                w, h = im.size
+        except Exception:
+            raise BadInputError(
+                "answer of a coordinate item must be a base64 PNG mask",
+                file=f,
+                record=where,
+                field="answer",
+            ) from None
+        # The point is asked in the last image (the target view); the mask has its size.
+        gold_mask = GoldMask(view=len(images) - 1, width=w, height=h, png_b64=answer)
+        options = []
+        answer = "point"
+    else:
+        kind = "choice"
+        answer = _check_letter(answer, len(options), f, where)
+    level = rec.get("level")
+    return EvalItem(
+        id=iid,
+        type=qtype,
+        question=question,
+        options=options,
+        answer=answer,
+        answer_kind=kind,
+        images=images,
+        categories=(qtype,),
+        family="crosspoint",
+        choice_kind=infer_choice_kind(options),
+        gold_mask=gold_mask,
+        options_in_question=True,
+        meta={"level": level} if level is not None else {},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# VLMEvalKit-style TSV (MMVM, All-Angles Bench)
+
+
+def _as_list(value: str) -> list[str]:
+    v = value.strip()
+    if v.startswith("["):
+        try:
+            parsed = ast.literal_eval(v)
+        except (ValueError, SyntaxError):
+            return [v]
+        return [str(x) for x in parsed] if isinstance(parsed, (list, tuple)) else [v]
+    return [v]
+
+
+def _labels(value: str) -> tuple[str, ...]:
+    parts = _as_list(value)
+    if len(parts) == 1:
+        parts = re.split(r"[,;|]", parts[0])
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def _load_tsv(path: Path, res: _Resolver) -> Iterator[EvalItem]:
+    csv.field_size_limit(sys.maxsize)
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter="\t"))
+    if not rows:
+        raise BadInputError("empty TSV file", file=path)
+    header = [h.strip() for h in rows[0]]
+    cols = {h: k for k, h in enumerate(header)}
+    if "question" not in cols:
+        raise BadInputError("TSV has no 'question' column", file=path, record="header")
+    if "image" not in cols and "image_path" not in cols:
+        raise BadInputError(
+            "TSV has neither an 'image' nor an 'image_path' column", file=path, record="header"
+        )
+    option_cols = [c for c in LETTERS if c in cols]
+    records = []
+    for n, row in enumerate(rows[1:]):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise BadInputError(
+                f"{len(row)} cells for {len(header)} columns", file=path, record=f"row {n}"
+            )
+        records.append((n, {h: row[k] for h, k in cols.items()}))
+    # VLMEvalKit stores a repeated image once: a later row's `image` may hold another index.
+    by_index = {r.get("index", ""): r.get("image", "") for _, r in records}
+    for n, r in records:
+        iid = r.get("index") or str(n)
+        where = f"row {n} ({iid})"
+        images: list[ImageSource] = []
+        raw = r.get("image", "").strip()
+        if raw and len(raw) <= 64 and len(by_index.get(raw, "")) > 64:
+            raw = by_index[raw].strip()  # a reference to another row's image cell
+        if raw:
+            for k, b64 in enumerate(_as_list(raw)):
+                if len(b64) <= 64:
+                    raise BadInputError(
+                        "image cell is neither base64 nor a known index",
+                        file=path,
+                        record=where,
+                        field=f"image[{k}]",
+                    )
+                images.append(ImageSource(b64=b64))
+        elif r.get("image_path", "").strip():
+            images = [
+                res.image(p, where, f"image_path[{k}]")
+                for k, p in enumerate(_as_list(r["image_path"]))
+            ]
+        else:
+            raise BadInputError("row has no image", file=path, record=where, field="image")
+        options = []
+        for c in option_cols:
+            if r[c].strip() and r[c].strip().lower() != "nan":
+                if c != LETTERS[len(options)]:
+                    raise BadInputError(
+                        "option columns must be contiguous from A", file=path, record=where, field=c
+                    )
+                options.append(r[c].strip())
+        answer = str(r.get("answer", "")).strip()
+        if not answer:
+            raise BadInputError("missing answer", file=path, record=where, field="answer")
+        kind = "choice" if options else "free"
+        if kind == "choice":
+            answer = _check_letter(answer, len(options), path, where)
+        qtype = r.get("category") or r.get("l2-category") or "all"
+        if r.get("match_type", "").strip():
+            cats = _labels(r["match_type"])
+        elif r.get("l2-category", "").strip():
+            cats = (r["l2-category"].strip(),)
+        else:
+            cats = (qtype,)
+        question = r["question"]
+        if r.get("hint", "").strip() and r["hint"].strip().lower() != "nan":
+            question = f"Hint: {r['hint'].strip()}\n{question}"
+        meta = {k: r[k] for k in ("split", "l2-category", "match_type") if r.get(k)}
+        yield EvalItem(
+            id=iid,
+            type=qtype,
+            question=question,
+            options=options,
+            answer=answer,
+            answer_kind=kind,
+            images=images,
+            categories=cats,
+            family=path.stem,
+            choice_kind=infer_choice_kind(options),
+            meta=meta,
+        )

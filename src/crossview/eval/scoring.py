@@ -1,0 +1,247 @@
+"""Scoring: one answer against its gold, and accuracy tables over a run.
+
+Pure functions: items and prediction records in, numbers out; no file I/O.
+
+- a model's "no answer" counts as wrong and its rate is reported;
+- a backend failure (no response obtained) is not a model answer: it is excluded from accuracy,
+  listed, and marks the run incomplete;
+- accuracy per type, per category and per family, overall micro and macro over types, each with
+  a Wilson 95% interval, next to the random-baseline accuracy computed from the option counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from crossview.eval.extract import Extraction, normalize_free
+from crossview.eval.items import EvalItem, GoldMask
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``k / n``.
+
+    Returns ``(0.0, 1.0)`` for ``n == 0`` (nothing is known).
+    """
+    if n < 0 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def point_in_image(u: float, v: float, width: int, height: int) -> bool:
+    """True when pixel-centre coordinates ``(u, v)`` lie in a W x H image (conventions.md)."""
+    return -0.5 <= u < width - 0.5 and -0.5 <= v < height - 0.5
+
+
+def point_in_mask(u: float, v: float, mask: np.ndarray) -> bool:
+    """True when ``(u, v)`` (pixels) falls on a True pixel of the (H, W) bool mask."""
+    h, w = mask.shape
+    if not point_in_image(u, v, w, h):
+        return False
+    return bool(mask[math.floor(v + 0.5), math.floor(u + 0.5)])
+
+
+def free_match(predicted: str, gold: str) -> bool:
+    """Normalised match: equal, or the gold phrase as whole words in a short prediction."""
+    p, g = normalize_free(predicted), normalize_free(gold)
+    if not g:
+        return False
+    if p == g:
+        return True
+    pw, gw = p.split(), g.split()
+    if len(pw) > len(gw) + 3:
+        return False
+    return any(pw[i : i + len(gw)] == gw for i in range(len(pw) - len(gw) + 1))
+
+
+def score(
+    item: EvalItem, answer: str, extraction: Extraction, mask: np.ndarray | None = None
+) -> tuple[bool, str]:
+    """Score one extraction against the gold ``answer`` (a letter for rotated variants).
+
+    Args:
+        item: the item (its answer kind and gold mask).
+        answer: the gold letter of this variant (choice), or the gold text (free).
+        extraction: what the extractor found.
+        mask: the decoded gold mask for point items (decoded here when not given).
+
+    Returns:
+        ``(correct, note)``; note is ``no answer: <reason>``, ``outside image`` or empty.
+    """
+    if not extraction.answered:
+        return False, f"no answer: {extraction.reason}"
+    if item.answer_kind == "choice":
+        return extraction.value == answer, ""
+    if item.answer_kind == "free":
+        return free_match(str(extraction.value), answer), ""
+    gm = item.gold_mask
+    assert gm is not None and isinstance(extraction.value, tuple)
+    u, v = extraction.value
+    if not point_in_image(u, v, gm.width, gm.height):
+        return False, "outside image"
+    m = gm.decode() if mask is None else mask
+    return point_in_mask(u, v, m), ""
+
+
+def mask_fraction(gm: GoldMask) -> float:
+    """Mask area / image area: the chance a uniformly random point lands in the gold mask."""
+    if gm.rle is not None:
+        from crossview.geometry.masks import rle_area
+
+        return rle_area(gm.rle) / float(gm.width * gm.height)
+    return float(gm.decode().mean())
+
+
+def random_baseline(item: EvalItem) -> float:
+    """Expected accuracy of a uniform random answer: 1/#options, mask fraction, 0 for free."""
+    if item.answer_kind == "choice":
+        return 1.0 / len(item.options)
+    if item.answer_kind == "point" and item.gold_mask is not None:
+        return mask_fraction(item.gold_mask)
+    return 0.0
+
+
+def _stat(outcomes: Sequence[tuple[bool, bool]], baseline: float | None = None) -> dict[str, Any]:
+    """``outcomes``: (correct, no_answer) per scored item."""
+    n = len(outcomes)
+    k = sum(c for c, _ in outcomes)
+    na = sum(a for _, a in outcomes)
+    lo, hi = wilson_interval(k, n)
+    out: dict[str, Any] = {
+        "accuracy": k / n if n else 0.0,
+        "n": n,
+        "correct": k,
+        "ci95": [lo, hi],
+        "no_answer": na,
+        "no_answer_rate": na / n if n else 0.0,
+    }
+    if baseline is not None:
+        out["random_baseline"] = baseline
+    return out
+
+
+def accuracy_tables(
+    items: Sequence[EvalItem],
+    outcomes: Mapping[str, tuple[bool, bool]],
+    baselines: Mapping[str, float],
+) -> dict[str, Any]:
+    """Accuracy overall (micro), macro over types, and per type / category / family.
+
+    Args:
+        items: all items of the run (those missing from ``outcomes`` are not scored).
+        outcomes: ``{item id: (correct, no_answer)}`` for scored items only.
+        baselines: ``{item id: random-baseline accuracy}``.
+    """
+    groups: dict[str, dict[str, list[str]]] = {
+        "by_type": defaultdict(list),
+        "by_category": defaultdict(list),
+        "by_family": defaultdict(list),
+        "by_level": defaultdict(list),
+    }
+    for it in items:
+        groups["by_type"][it.type].append(it.id)
+        for c in it.categories or (it.type,):
+            groups["by_category"][c].append(it.id)
+        if it.family:
+            groups["by_family"][it.family].append(it.id)
+        if "level" in it.meta:
+            groups["by_level"][f"{it.type} / {it.meta['level']}"].append(it.id)
+
+    def table(ids: Iterable[str]) -> dict[str, Any]:
+        ids = list(ids)
+        base = float(np.mean([baselines[i] for i in ids])) if ids else 0.0
+        return _stat([outcomes[i] for i in ids if i in outcomes], base)
+
+    out: dict[str, Any] = {"overall": table(it.id for it in items)}
+    for name, g in groups.items():
+        if g:
+            out[name] = {key: table(ids) for key, ids in sorted(g.items())}
+    types = [t for t in out["by_type"].values() if t["n"]]
+    out["macro_over_types"] = float(np.mean([t["accuracy"] for t in types])) if types else 0.0
+    out["random_baseline_macro"] = (
+        float(np.mean([t["random_baseline"] for t in out["by_type"].values()]))
+        if out["by_type"]
+        else 0.0
+    )
+    return out
+
+
+def summarize(
+    items: Sequence[EvalItem],
+    records: Mapping[tuple[str, int], Mapping[str, Any]],
+    variants: Mapping[str, int],
+    circular: bool,
+) -> dict[str, Any]:
+    """Build the score part of ``summary.json`` from the final prediction records.
+
+    Args:
+        items: the items of the run.
+        records: ``{(id, variant): record}`` with ``status`` (``answered`` or ``failed``),
+            ``correct`` and ``no_answer``; a missing key was never answered.
+        variants: ``{item id: number of variants}`` (1, or the option count with circular).
+        circular: also report circular accuracy (an item counts when every rotation is right).
+    """
+    baselines = {it.id: random_baseline(it) for it in items}
+    plain: dict[str, tuple[bool, bool]] = {}
+    failed, missing = [], []
+    for it in items:
+        rec = records.get((it.id, 0))
+        if rec is None:
+            missing.append(it.id)
+        elif rec["status"] != "answered":
+            failed.append(it.id)
+        else:
+            plain[it.id] = (bool(rec["correct"]), bool(rec["no_answer"]))
+    out = accuracy_tables(items, plain, baselines)
+    out["failed_ids"] = failed
+    out["missing_ids"] = missing
+    incomplete = bool(failed or missing)
+    if circular:
+        circ: dict[str, tuple[bool, bool]] = {}
+        circ_failed = []
+        for it in items:
+            recs = [records.get((it.id, k)) for k in range(variants[it.id])]
+            if any(r is None or r["status"] != "answered" for r in recs):
+                circ_failed.append(it.id)
+                continue
+            circ[it.id] = (
+                all(r["correct"] for r in recs),  # type: ignore[index]
+                any(r["no_answer"] for r in recs),  # type: ignore[index]
+            )
+        tables = accuracy_tables(items, circ, baselines)
+        for key in ("by_type", "by_category"):
+            for t in tables.get(key, {}).values():
+                t.pop("random_baseline", None)
+        tables["overall"].pop("random_baseline", None)
+        tables["failed_ids"] = circ_failed
+        out["circular"] = tables
+        incomplete = incomplete or bool(circ_failed)
+    out["complete"] = not incomplete
+    return out
+
+
+def gold_point(gm: GoldMask) -> tuple[float, float]:
+    """A point surely inside the gold mask: the file's point if inside, else the mask pixel
+    nearest to the mask's centroid. Used by the ``oracle`` baseline."""
+    mask = gm.decode()
+    if gm.point is not None and point_in_mask(gm.point[0], gm.point[1], mask):
+        return gm.point
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        raise ValueError("empty gold mask")
+    d = (rows - rows.mean()) ** 2 + (cols - cols.mean()) ** 2
+    k = int(np.argmin(d))
+    return float(cols[k]), float(rows[k])

@@ -1,0 +1,165 @@
+"""Loaders on fixtures written in each published layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crossview.errors import BadInputError
+from crossview.eval.loaders import infer_choice_kind, load_benchmark
+from tests.eval.conftest import png_bytes, write_jsonl
+
+
+def test_native_overlay_default(native_bench: Path) -> None:
+    b = load_benchmark(native_bench)
+    assert b.format == "native" and b.protocol == "overlay"
+    items = {it.id: it for it in b.items}
+    q1 = items["s-Q1-0"]
+    assert q1.options == ["the box", "the mug", "the cup", "the can"]
+    assert q1.answer == "B" and q1.choice_kind == "letter"
+    assert [p.path.name for p in q1.images] == ["s-Q1-0_0.png", "s-Q1-0_1.png"]
+    assert "outlined in red" in q1.question and q1.regions == []
+    assert items["s-pc-0"].choice_kind == "color"
+    assert items["s-Q5-0"].choice_kind == "yesno"
+    assert items["s-sv-0"].choice_kind == "image"
+    pt = items["s-cp-0"]
+    assert pt.answer_kind == "point" and pt.gold_mask.view == 1
+    assert (pt.gold_mask.width, pt.gold_mask.height) == (40, 30)
+    assert items["s-Q9-open"].answer_kind == "free"
+    assert q1.categories == ("Cross-view correspondence",) and q1.family == "crossview"
+
+
+def test_native_region_protocol(native_bench: Path) -> None:
+    b = load_benchmark(native_bench, protocol="region")
+    it = b.items[0]
+    assert "<region>" in it.question
+    assert [p.path.name for p in it.images] == ["v0.png", "v1.png"]
+    assert it.regions[0]["view"] == 0 and it.regions[0]["mask_rle"]["size"] == [30, 40]
+
+
+def test_missing_protocol_fails_loudly(native_bench: Path) -> None:
+    with pytest.raises(BadInputError, match="no 'marker' protocol"):
+        load_benchmark(native_bench, protocol="marker")
+
+
+def test_crossviewer(crossviewer_bench: Path) -> None:
+    b = load_benchmark(crossviewer_bench)
+    assert b.format == "crossviewer" and b.protocol == "region"
+    assert [it.id for it in b.items] == ["take1_0", "take1_1"]
+    assert b.items[0].type == "Q2" and len(b.items[0].regions) == 2
+    with pytest.raises(BadInputError, match="read as published"):
+        load_benchmark(crossviewer_bench, protocol="overlay")
+
+
+def test_crosspoint(crosspoint_bench: Path) -> None:
+    b = load_benchmark(crosspoint_bench)
+    assert b.format == "crosspoint"
+    vis, judge, point = b.items
+    assert [it.id for it in b.items] == ["0", "1", "2"]  # no id: 0-based line number
+    assert vis.options == ["Yes", "No"] and vis.choice_kind == "yesno" and vis.answer == "A"
+    assert judge.options == ["red", "green", "blue"] and judge.options_in_question
+    assert point.answer_kind == "point" and point.gold_mask.view == 1
+    assert point.gold_mask.decode().sum() == 50
+    assert vis.images[0].path.parent.name == "visual_image"  # resolved under image/
+    assert vis.meta["level"] == "Level 2"
+
+
+def test_allangles_tsv(allangles_tsv: Path) -> None:
+    b = load_benchmark(allangles_tsv)
+    assert b.format == "tsv"
+    a, yn, ref = b.items
+    assert a.id == "0" and len(a.images) == 3 and a.images[0].b64
+    assert a.options == ["1", "2", "3", "4"] and a.type == "counting"
+    assert yn.options == ["Yes", "No"] and yn.choice_kind == "yesno"
+    assert ref.images == a.images  # an index in the image cell refers to another row
+    assert ref.options == ["the chair", "the lamp", "the sofa"]
+
+
+def test_mmvm_tsv_multilabel(mmvm_tsv: Path) -> None:
+    b = load_benchmark(mmvm_tsv)
+    first, second = b.items
+    assert first.categories == ("Color", "Shape") and second.categories == ("Textual",)
+    assert first.images[1].path.name == "1.jpg" and first.answer == "A"
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../outside.png", "renders/../../outside.png"])
+def test_escaping_paths_refused(tmp_path: Path, bad: str) -> None:
+    root = tmp_path / "bench"
+    root.mkdir()
+    (tmp_path / "outside.png").write_bytes(png_bytes(1))
+    rec = {
+        "images": [bad],
+        "question": "Q\nA. Yes\nB. No",
+        "type": "Visibility Reasoning",
+        "answer": "A",
+    }
+    f = write_jsonl(root / "b.jsonl", [rec])
+    with pytest.raises(BadInputError, match="refused") as exc:
+        load_benchmark(f)
+    assert exc.value.field == "images[0]"
+
+
+def test_symlink_out_of_folder_refused(tmp_path: Path) -> None:
+    root = tmp_path / "bench"
+    root.mkdir()
+    (tmp_path / "secret.png").write_bytes(png_bytes(1))
+    (root / "link.png").symlink_to(tmp_path / "secret.png")
+    f = write_jsonl(
+        root / "b.jsonl",
+        [{"images": ["link.png"], "question": "A. x\nB. y", "type": "t", "answer": "A"}],
+    )
+    with pytest.raises(BadInputError, match="leaves the benchmark folder"):
+        load_benchmark(f)
+
+
+def test_extra_root_allows_sibling_store(tmp_path: Path) -> None:
+    (tmp_path / "scenes").mkdir()
+    (tmp_path / "scenes" / "x.png").write_bytes(png_bytes(1))
+    root = tmp_path / "bench"
+    root.mkdir()
+    f = write_jsonl(
+        root / "b.jsonl",
+        [{"images": ["../scenes/x.png"], "question": "A. x\nB. y", "type": "t", "answer": "A"}],
+    )
+    with pytest.raises(BadInputError):
+        load_benchmark(f)
+    assert load_benchmark(f, extra_roots=[tmp_path / "scenes"]).items[0].images[0].path
+
+
+def test_corrupt_line_names_file_and_line(native_bench: Path) -> None:
+    lines = native_bench.read_text().splitlines()
+    lines.insert(2, '{"sample_id": "broken", ')
+    native_bench.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BadInputError) as exc:
+        load_benchmark(native_bench)
+    assert exc.value.record == "line 3" and exc.value.file == str(native_bench)
+
+
+def test_missing_image_and_bad_answer(native_bench: Path) -> None:
+    recs = [json.loads(x) for x in native_bench.read_text().splitlines()]
+    recs[0]["answer"] = "E"
+    write_jsonl(native_bench, recs)
+    with pytest.raises(BadInputError, match="not one of the 4 option letters"):
+        load_benchmark(native_bench)
+    recs[0]["answer"] = "B"
+    recs[0]["protocols"]["overlay"]["images"][0] = "renders/overlay/missing.png"
+    write_jsonl(native_bench, recs)
+    with pytest.raises(BadInputError, match="not found"):
+        load_benchmark(native_bench)
+
+
+def test_duplicate_ids_refused(crossviewer_bench: Path) -> None:
+    recs = [json.loads(x) for x in crossviewer_bench.read_text().splitlines()]
+    recs[1]["sample_id"] = recs[0]["sample_id"]
+    write_jsonl(crossviewer_bench, recs)
+    with pytest.raises(BadInputError, match="duplicate id"):
+        load_benchmark(crossviewer_bench)
+
+
+def test_infer_choice_kind() -> None:
+    assert infer_choice_kind(["Yes", "No"]) == "yesno"
+    assert infer_choice_kind(["Image 1", "Image 2", "Image 3"]) == "image"
+    assert infer_choice_kind(["red", "blue", "Green"]) == "color"
+    assert infer_choice_kind(["the red mug", "the blue box"]) == "letter"

@@ -1,0 +1,138 @@
+"""Scoring functions: Wilson intervals, point-in-mask, tables, circular and failures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest
+
+from crossview.eval.extract import Extraction
+from crossview.eval.items import EvalItem, GoldMask
+from crossview.eval.scoring import (
+    free_match,
+    gold_point,
+    point_in_image,
+    point_in_mask,
+    random_baseline,
+    score,
+    summarize,
+    wilson_interval,
+)
+from crossview.geometry.masks import rle_encode
+from tests.eval.conftest import gold_mask
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (5, 10), (8, 10), (10, 10), (1, 3), (37, 120)])
+def test_wilson_matches_scipy(k: int, n: int) -> None:
+    ref = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    lo, hi = wilson_interval(k, n)
+    assert lo == pytest.approx(ref.low, abs=1e-9) and hi == pytest.approx(ref.high, abs=1e-9)
+
+
+def test_wilson_known_values() -> None:
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        wilson_interval(3, 2)
+
+
+def test_point_in_image_and_mask() -> None:
+    m = gold_mask()
+    assert point_in_image(-0.5, -0.5, 40, 30) and not point_in_image(39.5, 0, 40, 30)
+    assert point_in_mask(25, 7, m) and point_in_mask(19.6, 5, m)
+    assert not point_in_mask(19.4, 5, m) and not point_in_mask(100, 7, m)
+
+
+def _point_item() -> EvalItem:
+    gm = GoldMask(view=0, width=40, height=30, rle=rle_encode(gold_mask()))
+    return EvalItem(
+        id="p",
+        type="pt",
+        question="q",
+        options=[],
+        answer="point",
+        answer_kind="point",
+        images=[],
+        gold_mask=gm,
+    )
+
+
+def test_score_point_kinds() -> None:
+    it = _point_item()
+    assert score(it, "point", Extraction((25.0, 7.0))) == (True, "")
+    assert score(it, "point", Extraction((2.0, 2.0))) == (False, "")
+    assert score(it, "point", Extraction((45.0, 7.0))) == (False, "outside image")
+    assert score(it, "point", Extraction(None, "refusal")) == (False, "no answer: refusal")
+    assert random_baseline(it) == pytest.approx(50 / 1200)
+    u, v = gold_point(it.gold_mask)
+    assert point_in_mask(u, v, gold_mask())
+
+
+def test_free_match() -> None:
+    assert free_match("two mugs", "2 mugs")
+    assert free_match("it is the mug", "mug")
+    assert not free_match("the mug is not the answer, the cup on the left is", "mug")
+
+
+def _choice(i: str, t: str, n: int = 4) -> EvalItem:
+    return EvalItem(
+        id=i,
+        type=t,
+        question="q",
+        options=[f"o{k}" for k in range(n)],
+        answer="A",
+        answer_kind="choice",
+        images=[],
+        categories=(t.upper(),),
+        family="f",
+    )
+
+
+def test_summary_failures_excluded_and_no_answer_wrong() -> None:
+    items = [_choice("1", "t1"), _choice("2", "t1"), _choice("3", "t2", 2), _choice("4", "t2", 2)]
+    recs = {
+        ("1", 0): {"status": "answered", "correct": True, "no_answer": False},
+        ("2", 0): {"status": "answered", "correct": False, "no_answer": True},
+        ("3", 0): {"status": "failed"},
+        ("4", 0): {"status": "answered", "correct": True, "no_answer": False},
+    }
+    s = summarize(items, recs, {i.id: 1 for i in items}, circular=False)
+    assert s["overall"]["n"] == 3 and s["overall"]["correct"] == 2
+    assert s["overall"]["no_answer_rate"] == pytest.approx(1 / 3)
+    assert s["failed_ids"] == ["3"] and not s["complete"]
+    assert s["by_type"]["t1"]["accuracy"] == 0.5 and s["by_type"]["t2"]["accuracy"] == 1.0
+    assert s["macro_over_types"] == pytest.approx(0.75)
+    assert s["by_type"]["t1"]["random_baseline"] == 0.25
+    assert s["by_type"]["t2"]["random_baseline"] == 0.5
+    assert s["random_baseline_macro"] == pytest.approx(0.375)
+    assert set(s["by_category"]) == {"T1", "T2"}
+    assert math.isclose(sum(s["overall"]["ci95"]) / 2, 0.6, abs_tol=0.2)
+
+
+def test_summary_circular_needs_every_rotation() -> None:
+    items = [_choice("1", "t", 2), _choice("2", "t", 2)]
+    ok = {"status": "answered", "correct": True, "no_answer": False}
+    bad = {"status": "answered", "correct": False, "no_answer": False}
+    recs = {("1", 0): ok, ("1", 1): ok, ("2", 0): ok, ("2", 1): bad}
+    s = summarize(items, recs, {"1": 2, "2": 2}, circular=True)
+    assert s["overall"]["accuracy"] == 1.0
+    assert s["circular"]["overall"]["accuracy"] == 0.5 and s["complete"]
+    del recs[("2", 1)]
+    s = summarize(items, recs, {"1": 2, "2": 2}, circular=True)
+    assert s["circular"]["failed_ids"] == ["2"] and not s["complete"]
+
+
+def test_multilabel_categories() -> None:
+    it = _choice("1", "t")
+    it.categories = ("Color", "Shape")
+    s = summarize(
+        [it],
+        {("1", 0): {"status": "answered", "correct": True, "no_answer": False}},
+        {"1": 1},
+        circular=False,
+    )
+    assert s["by_category"]["Color"]["n"] == 1 and s["by_category"]["Shape"]["n"] == 1
+    assert np.isclose(s["overall"]["accuracy"], 1.0)
