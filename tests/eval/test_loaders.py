@@ -14,7 +14,7 @@ from tests.eval.conftest import png_bytes, write_jsonl
 
 def test_native_overlay_default(native_bench: Path) -> None:
     b = load_benchmark(native_bench)
-    assert b.format == "native" and b.protocol == "overlay"
+    assert b.format == "native" and b.protocol == "auto"
     items = {it.id: it for it in b.items}
     q1 = items["s-Q1-0"]
     assert q1.options == ["the box", "the mug", "the cup", "the can"]
@@ -163,3 +163,59 @@ def test_infer_choice_kind() -> None:
     assert infer_choice_kind(["Image 1", "Image 2", "Image 3"]) == "image"
     assert infer_choice_kind(["red", "blue", "Green"]) == "color"
     assert infer_choice_kind(["the red mug", "the blue box"]) == "letter"
+
+
+def test_native_auto_protocol_per_item_and_open_answer(tmp_path: Path) -> None:
+    """auto shows each item its own drawn protocol; an open answer follows that protocol."""
+    import json
+
+    from PIL import Image
+
+    for name in ("a.png", "b.png", "a_ov.png", "b_mk.png"):
+        Image.new("RGB", (8, 6)).save(tmp_path / name)
+    view = {"image_path": "a.png", "objects": []}
+    recs = [
+        {
+            "sample_id": "ov",
+            "question_type": "Q1",
+            "question": "q <region>",
+            "options": [],
+            "answer": "region 2",
+            "answer_kind": "free",
+            "open_ended": True,
+            "views": [view],
+            "region_refs": [],
+            "protocols": {
+                "overlay": {
+                    "question": "q red",
+                    "options": [],
+                    "images": ["a_ov.png"],
+                    "answer": "red",
+                }
+            },
+        },
+        {
+            "sample_id": "mk",
+            "question_type": "point_correspondence",
+            "question": "which dot?",
+            "options": ["A. red", "B. blue"],
+            "answer": "B",
+            "answer_kind": "choice",
+            "views": [{"image_path": "b.png", "objects": []}],
+            "region_refs": [],
+            "protocols": {
+                "marker": {
+                    "question": "which dot?",
+                    "options": ["A. red", "B. blue"],
+                    "images": ["b_mk.png"],
+                }
+            },
+        },
+    ]
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    items = {it.id: it for it in load_benchmark(path).items}
+    assert items["ov"].answer == "red" and items["ov"].images[0].path.name == "a_ov.png"
+    assert items["mk"].images[0].path.name == "b_mk.png" and items["mk"].choice_kind == "color"
+    region = {it.id: it for it in load_benchmark(path, protocol="region").items}
+    assert region["ov"].answer == "region 2"

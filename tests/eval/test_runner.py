@@ -211,6 +211,6 @@ def test_limit_and_run_record(native_bench: Path, tmp_path: Path) -> None:
     s = run_eval(EvalConfig(bench=native_bench, model="random", out=tmp_path / "r", limit=2))
     assert s["n_items"] == 2
     info = json.loads((tmp_path / "r" / "run.json").read_text())
-    assert info["identity"]["protocol"] == "overlay" and info["identity"]["seed"] == 0
+    assert info["identity"]["protocol"] == "auto" and info["identity"]["seed"] == 0
     assert info["package_version"] and "git_commit" in info
     assert info["backend"]["kind"] == "random"

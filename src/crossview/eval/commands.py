@@ -32,7 +32,9 @@ def eval_cmd(
     protocol: Annotated[
         str | None,
         typer.Option(
-            "--protocol", help="overlay | region | marker (native datasets; default overlay)."
+            "--protocol",
+            help="auto | overlay | region | marker (native datasets; auto: each item's overlay "
+            "or marker protocol, else region).",
         ),
     ] = None,
     fmt: Annotated[

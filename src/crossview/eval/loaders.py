@@ -50,7 +50,8 @@ def load_benchmark(
 
     Args:
         path: a ``.jsonl`` file (native, CrossViewer or CrossPoint-Bench) or a ``.tsv`` file.
-        protocol: ``overlay`` (native default), ``region`` or ``marker``; external formats are
+        protocol: ``auto`` (native default: each item's ``overlay`` or ``marker`` protocol,
+            else ``region``), ``overlay``, ``region`` or ``marker``; external formats are
             read as published and accept only their own protocol (or None).
         fmt: ``auto`` (detected from the extension and the first record) or one of FORMATS.
         extra_roots: further folders image paths may resolve into (e.g. a scene store beside
@@ -68,9 +69,11 @@ def load_benchmark(
     if fmt not in FORMATS:
         raise BadInputError(f"unknown format {fmt!r}; valid: auto, {', '.join(FORMATS)}")
     if fmt == "native":
-        protocol = protocol or "overlay"
-        if protocol not in ("overlay", "region", "marker"):
-            raise BadInputError(f"unknown protocol {protocol!r}; valid: overlay, region, marker")
+        protocol = protocol or "auto"
+        if protocol not in ("auto", "overlay", "region", "marker"):
+            raise BadInputError(
+                f"unknown protocol {protocol!r}; valid: auto, overlay, region, marker"
+            )
     else:
         own = _NATIVE_PROTOCOL[fmt]
         if protocol not in (None, own):
@@ -250,6 +253,12 @@ def _native_item(
     if not isinstance(views, list) or not views:
         raise BadInputError("views must be a non-empty list", file=f, record=where, field="views")
     regions: list[dict[str, Any]] = []
+    if protocol == "auto":
+        # what an ordinary multi-image model is shown: overlays for mask-grounded items,
+        # markers for point / arrow / camera items, the region text when there is neither
+        have = rec.get("protocols") or {}
+        protocol = next((p for p in ("overlay", "marker") if p in have), "region")
+    entry: dict[str, Any] = {}
     if protocol == "region":
         question = str(_need(rec, "question", f, where))
         raw_opts = rec.get("options") or []
@@ -306,7 +315,8 @@ def _native_item(
         raise BadInputError(
             f"unknown answer_kind {kind!r}", file=f, record=where, field="answer_kind"
         )
-    answer = str(_need(rec, "answer", f, where))
+    # an open-ended answer names objects the way its protocol shows them ("red" under overlay)
+    answer = str(entry["answer"] if "answer" in entry else _need(rec, "answer", f, where))
     gold_mask = None
     if kind == "choice":
         answer = _check_letter(answer, len(options), f, where)
