@@ -175,3 +175,41 @@ class TestEssentialFundamental:
             epipolar_distance(np.zeros((4, 2)), np.zeros((5, 2)), np.eye(3))
         with pytest.raises(ValueError, match="K1 must have shape"):
             fundamental_matrix(np.eye(3), np.eye(4), np.eye(4), np.eye(4))
+
+
+class TestTriangulate:
+    def test_recovers_point_from_random_views(self) -> None:
+        from crossview.geometry import look_at, project_points, triangulate
+
+        rng = np.random.default_rng(3)
+        for _ in range(50):
+            X = rng.uniform(-0.3, 0.3, 3)
+            Ks, poses, uvs = [], [], []
+            for _ in range(int(rng.integers(2, 5))):
+                eye = rng.uniform(-1, 1, 3) * [1, 1, 0.3] + [0, 0, 1.0]
+                c2w = look_at(eye, rng.uniform(-0.1, 0.1, 3))
+                K = np.array([[rng.uniform(200, 600), 0, 160], [0, rng.uniform(200, 600), 120],
+                              [0, 0, 1]])
+                Ks.append(K)
+                poses.append(c2w)
+                uvs.append(project_points(X[None], K, c2w)[0][0])
+            P, err = triangulate(np.array(uvs), np.array(Ks), np.array(poses))
+            np.testing.assert_allclose(P, X, atol=1e-7)
+            assert err.max() < 1e-6
+
+    def test_inconsistent_observation_has_large_error(self) -> None:
+        from crossview.geometry import look_at, project_points, triangulate
+
+        X = np.array([0.05, -0.02, 0.1])
+        K = np.array([[300.0, 0, 160], [0, 300, 120], [0, 0, 1]])
+        poses = [look_at(e, [0, 0, 0]) for e in ([1, 0, 1], [0, 1, 1], [-1, 0, 1])]
+        uvs = np.array([project_points(X[None], K, p)[0][0] for p in poses])
+        uvs[2] += [40.0, 0.0]
+        _, err = triangulate(uvs, np.array([K] * 3), np.array(poses))
+        assert err.max() > 5.0
+
+    def test_shape_errors(self) -> None:
+        from crossview.geometry import triangulate
+
+        with pytest.raises(ValueError, match="uv"):
+            triangulate(np.zeros((1, 2)), np.zeros((1, 3, 3)), np.zeros((1, 4, 4)))

@@ -31,6 +31,7 @@ from crossview.geometry.epipolar import (
     essential_matrix,
     fundamental_matrix,
     relative_pose,
+    triangulate,
 )
 from crossview.geometry.masks import (
     mask_area,
@@ -90,6 +91,7 @@ __all__ = [
     "rle_decode",
     "rle_encode",
     "transform_points",
+    "triangulate",
     "unproject",
     "unproject_depth_map",
     "visible_fraction",

@@ -179,3 +179,39 @@ def epipole(F: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     e0 = e0 * np.where(e0[..., 2:3] < 0, -1.0, 1.0)
     e1 = e1 * np.where(e1[..., 2:3] < 0, -1.0, 1.0)
     return e0, e1
+
+
+def triangulate(
+    uv: ArrayLike, K: ArrayLike, cam_to_world: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linear (DLT) triangulation of one 3D point seen in V >= 2 views.
+
+    Args:
+        uv: (V, 2) pixel of the point in each view (OpenCV pixel-centre convention).
+        K: (V, 3, 3) intrinsics.
+        cam_to_world: (V, 4, 4) camera poses.
+
+    Returns:
+        ``(point_world (3,), reprojection_error_px (V,))``: the point minimising the algebraic
+        error, and its distance in pixels to each observation.
+    """
+    from crossview.geometry.projection import project_points
+
+    uv = np.asarray(uv, dtype=np.float64)
+    K = np.asarray(K, dtype=np.float64)
+    c2w = np.asarray(cam_to_world, dtype=np.float64)
+    if uv.ndim != 2 or uv.shape[1] != 2 or uv.shape[0] < 2:
+        raise ValueError(f"uv must have shape (V, 2) with V >= 2, got shape {uv.shape}")
+    if K.shape != (len(uv), 3, 3) or c2w.shape != (len(uv), 4, 4):
+        raise ValueError(f"K and cam_to_world must be ({len(uv)}, 3, 3) and ({len(uv)}, 4, 4), "
+                         f"got {K.shape} and {c2w.shape}")
+    rows = []
+    for (u, v), k, t in zip(uv, K, c2w):
+        P = k @ invert_rigid(t)[:3]
+        rows += [u * P[2] - P[0], v * P[2] - P[1]]
+    _, _, vt = np.linalg.svd(np.asarray(rows))
+    X = vt[-1]
+    point = X[:3] / X[3]
+    errs = [float(np.linalg.norm(project_points(point[None], k, t)[0][0] - p))
+            for p, k, t in zip(uv, K, c2w)]
+    return point, np.asarray(errs)
