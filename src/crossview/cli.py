@@ -74,10 +74,12 @@ def _register_commands() -> None:
     """Commands defined beside their step; their modules import only light dependencies."""
     from crossview.engine.commands import generate_cmd
     from crossview.eval import commands as eval_commands
+    from crossview.sources.adapters.commands import import_cmd
     from crossview.sources.sim import commands as sim_commands
 
     app.command("sim")(sim_commands.sim)
     app.command("show")(sim_commands.show)
+    app.command("import")(import_cmd)
     app.command("generate")(generate_cmd)
     app.command("eval")(eval_commands.eval_cmd)
     app.command("report")(eval_commands.report_cmd)

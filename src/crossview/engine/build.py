@@ -80,6 +80,8 @@ class _Renderer:
 def _open_suffix(cand: Candidate) -> tuple[str, bool]:
     """(text appended to an open-ended question, whether it lists the object candidates)."""
     gold = cand.gold_option
+    if cand.answer_hint:
+        return cand.answer_hint, False
     if gold.ref is not None:
         return " The candidates are {CANDIDATES}. Answer by naming the right object.", True
     if gold.label is not None:
@@ -186,6 +188,21 @@ def build_record(
         rng: seeded generator for the overlay colours.
         write_images: False to compute the record without writing rendered images.
     """
+    if cand.protocol == "marker":
+        from crossview.engine.build_marker import build_marker_record
+
+        return build_marker_record(
+            cand,
+            ctx,
+            info=info,
+            sample_id=sample_id,
+            split=split,
+            open_ended=open_ended,
+            dataset_dir=dataset_dir,
+            image_paths=image_paths,
+            provenance=provenance,
+            write_images=write_images,
+        )
     views: list[View] = [ctx.view(k) for k in cand.views]
     colors = overlay_colors(cand, ctx, rng)
     region = render(cand, None, open_ended)

@@ -18,6 +18,7 @@ import numpy as np
 
 from crossview.errors import BadInputError
 from crossview.geometry import rle_decode
+from crossview.render.markers import Mark
 from crossview.scene.model import Scene, View
 from crossview.scene.store import read_scene
 from crossview.tasks.base import Grounded, QualityConfig, Ref, SceneContext, get_task
@@ -83,16 +84,36 @@ def solve_record(
     for vi, oi in record["region_refs"]:
         refs.append(Ref(vi, _resolve(views[vi], views_rec[vi]["objects"][oi], ctx)))
     ch = record["choices"]
-    # every object a question's text or overlay refers to is grounded, also for the overlay
+    marker = record.get("protocols", {}).get("marker")
     g = Grounded(
         views=views,
         query=[refs[p] for p in ch["query_refs"]],
         option_refs=[[refs[p] for p in opt] for opt in ch["option_refs"]],
         option_labels=ch["labels"],
         option_views=ch["views"],
+        marks=[Mark.from_json(m) for m in marker["marks"]] if marker else [],
+        target=ch.get("target"),
     )
-    k = get_task(record["question_type"]).solve(ctx, g)
-    return open_answer(ch, k) if record["open_ended"] else LETTERS[k]
+    task = get_task(record["question_type"])
+    if record["answer_kind"] == "point":
+        view, mask = task.solve_point(ctx, g)
+        gold = record["gold"]
+        want = rle_decode(gold["mask_rle"])
+        iou = np.logical_and(mask, want).sum() / max(1, np.logical_or(mask, want).sum())
+        u, v = (int(round(x)) for x in gold["point"])
+        if view != gold["view"] or iou < 0.99 or not want[v, u]:
+            raise ValueError(f"gold mask differs from ground truth (IoU {iou:.3f})")
+        return "point"
+    k = task.solve(ctx, g)
+    if record["open_ended"]:
+        return open_answer(ch, k) if not marker else _marker_open_answer(ch, k)
+    return LETTERS[k]
+
+
+def _marker_open_answer(choices: dict[str, Any], k: int) -> str:
+    if choices["labels"][k] is not None:
+        return choices["labels"][k]
+    return f"image {choices['views'][k] + 1}"
 
 
 def _key(v: dict[str, Any]):

@@ -129,7 +129,7 @@ def propose_scene(
                     continue
                 per_answer[cand.gold] += 1
             kept.append(cand)
-            if len(kept) >= (cap if cand.permutable else cap * len(cand.options)):
+            if len(kept) >= (cap if cand.permutable else cap * max(1, len(cand.options))):
                 break
         shard.candidates[type_id] = kept
     shard.rejections.update(ctx.rejections)
@@ -173,7 +173,9 @@ def select(
             shortfall[type_id] = config.per_task
             chosen[type_id] = []
             continue
-        if pool[0][1].permutable:
+        if pool[0][1].answer_kind == "point":  # coordinate answers: nothing to balance
+            out = pool[: config.per_task]
+        elif pool[0][1].permutable:
             picked = pool[: config.per_task]
             n_opt = len(pool[0][1].options)
             slots = np.resize(np.arange(n_opt), len(picked))
@@ -408,9 +410,9 @@ def generate(
                 split = "test_ood"
             n = counters[(sid, type_id)]
             counters[(sid, type_id)] += 1
-            sample_id = f"{sid}-{type_id}-{n:03d}"
+            sample_id = f"{sid}-{type_id.replace(' ', '_')}-{n:03d}"
             per_scene[sid].append((sample_id, type_id, cand, split, False))
-            if rng.random() < config.open_ended_fraction:
+            if cand.answer_kind == "choice" and rng.random() < config.open_ended_fraction:
                 per_scene[sid].append((f"{sample_id}-open", type_id, cand, split, True))
     clock.lap("select")
     dirs = {d.name: d for d in good}

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from crossview.geometry import project_points, rle_decode
+from crossview.render.markers import Mark
 from crossview.scene.model import Scene, View
 
 REF_TOKEN = re.compile(r"\{R(\d+)\}")
@@ -93,6 +94,24 @@ class Candidate:
     open_question: str | None = None
     same_color: list[list[int]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    protocol: str = "region"
+    """``region`` (object references, rendered as regions and overlays) or ``marker`` (the
+    question's own dots and arrows in :attr:`marks`; its text is final)."""
+    marks: list[Mark] = field(default_factory=list)
+    """Dots and arrows drawn for the ``marker`` protocol."""
+    answer_kind: str = "choice"
+    """``choice`` or ``point`` (a coordinate answer scored inside :attr:`gold_mask`)."""
+    gold_mask: tuple[int, np.ndarray] | None = None
+    """For point answers: (view index, (H, W) bool mask a correct point lies in)."""
+    gold_point: tuple[float, float] | None = None
+    """For point answers: a representative correct (u, v)."""
+    level: str | None = None
+    """CrossPoint level: ``object`` or ``part``."""
+    answer_hint: str | None = None
+    """How an open-ended variant asks for its answer ("Answer with the colour of the dot.")."""
+    target: dict[str, Any] | None = None
+    """What the text names without a mark (grounding: the attributes of the described object,
+    or a camera description); shown to the oracle as part of the question."""
 
     @property
     def gold_option(self) -> Option:
@@ -105,29 +124,41 @@ class Candidate:
             tuple(self.views),
             tuple(self.refs),
             frozenset((o.text, o.label, o.ref, o.view) for o in self.options),
+            frozenset(self.marks),
+            repr(sorted((self.target or {}).items())),
+            self.gold_point,
         )
 
     def permuted(self, order: list[int]) -> Candidate:
         """A copy with options reordered so that new option k is old option ``order[k]``.
 
-        When options are images, the images are reordered with them so that "Image k"
-        stays option k; view indices of refs and options are remapped accordingly.
+        When options are images, the images move with their options: the slots the option
+        images occupy are refilled in the new option order (other images, such as a
+        reference image, stay where they are), so "Image k" in an option's text stays true.
+        View indices of refs, options and marks are remapped accordingly.
         """
         options = [self.options[i] for i in order]
         gold = order.index(self.gold)
-        views, refs = self.views, self.refs
-        if all(o.view is not None for o in self.options):
-            # option k names Image k: move the images with their options
-            old_views = [o.view for o in options]
-            rest = [v for v in range(len(self.views)) if v not in old_views]
-            new_of_old = {old: new for new, old in enumerate(old_views + rest)}
-            views = [self.views[old] for old in old_views + rest]
-            refs = [Ref(new_of_old[r.view], r.track_id) for r in self.refs]
-            options = [
+        if not all(o.view is not None for o in self.options):
+            return replace(self, options=options, gold=gold)
+        slots = sorted(o.view for o in self.options)
+        new_of_old = {v: v for v in range(len(self.views))}
+        for slot, o in zip(slots, options):
+            new_of_old[o.view] = slot
+        views = list(self.views)
+        for old, new in new_of_old.items():
+            views[new] = self.views[old]
+        return replace(
+            self,
+            views=views,
+            refs=[Ref(new_of_old[r.view], r.track_id) for r in self.refs],
+            options=[
                 replace(o, view=new_of_old[o.view], text=f"Image {new_of_old[o.view] + 1}")
                 for o in options
-            ]
-        return replace(self, views=views, refs=refs, options=options, gold=gold)
+            ],
+            gold=gold,
+            marks=[replace(m, view=new_of_old[m.view]) for m in self.marks],
+        )
 
 
 # ------------------------------------------------------------------------------ quality
@@ -316,6 +347,10 @@ class TaskGenerator:
         """The index of the correct option of a grounded question, from ground truth alone."""
         raise NotImplementedError
 
+    def solve_point(self, ctx: SceneContext, q: Grounded) -> tuple[int, np.ndarray]:
+        """For coordinate answers: (view index, (H, W) bool mask of the correct points)."""
+        raise NotImplementedError
+
     def drop(self, ctx: SceneContext, rule: str) -> None:
         ctx.rejections.drop(self.info.type_id, rule)
 
@@ -338,6 +373,8 @@ class Grounded:
     option_refs: list[list[Ref]]
     option_labels: list[str | None]
     option_views: list[int | None]
+    marks: list[Mark] = field(default_factory=list)
+    target: dict[str, Any] | None = None
 
 
 _REGISTRY: dict[str, type[TaskGenerator]] = {}
@@ -354,13 +391,18 @@ def register_task(cls: type[TaskGenerator]) -> type[TaskGenerator]:
 
 def _load_families() -> None:
     # importing the family modules registers their types; done on first use, not at import
-    from crossview.tasks import crossview  # noqa: F401
+    from crossview.tasks import crosspoint, crossview, xvr  # noqa: F401
+
+
+FAMILY_ORDER = ("crossview", "xvr", "crosspoint")
 
 
 def all_tasks() -> dict[str, type[TaskGenerator]]:
-    """Every registered question type by id, in registration order."""
+    """Every registered question type by id: by family, then in registration order."""
     _load_families()
-    return dict(_REGISTRY)
+    rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    ids = sorted(_REGISTRY, key=lambda t: rank.get(_REGISTRY[t].info.family, len(rank)))
+    return {t: _REGISTRY[t] for t in ids}
 
 
 def get_task(type_id: str) -> TaskGenerator:

@@ -1,0 +1,115 @@
+"""Records of ``marker``-protocol candidates (XVR and CrossPoint): dots and arrows drawn.
+
+The question text is final (no object references); the images carrying markers are rendered
+into ``renders/marker/``, images without markers are referenced from the store as they are.
+Coordinate answers carry their gold mask (COCO RLE) and a representative gold point.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crossview.engine.build import _jsonable, _rel, render
+from crossview.geometry import rle_encode
+from crossview.render.markers import draw_marks
+from crossview.scene.store import save_image
+from crossview.tasks.base import Candidate, SceneContext, TaskInfo
+
+
+def build_marker_record(
+    cand: Candidate,
+    ctx: SceneContext,
+    *,
+    info: TaskInfo,
+    sample_id: str,
+    split: str,
+    open_ended: bool,
+    dataset_dir: Path,
+    image_paths: dict[tuple[str, str, int], Path],
+    provenance: dict[str, Any],
+    write_images: bool = True,
+) -> dict[str, Any]:
+    """The native record of a marker candidate (docs/dataset-format.md)."""
+    point = cand.answer_kind == "point"
+    if point:
+        question, options, answer = cand.question, [], "point"
+        labels, opt_views = [], []
+    else:
+        r = render(cand, None, open_ended)
+        question, options, answer = r.question, r.options, r.answer
+        labels = [o.label for o in cand.options]
+        opt_views = [o.view for o in cand.options]
+    view_records, images = [], []
+    for i, key in enumerate(cand.views):
+        view = ctx.view(key)
+        base = image_paths[(key.scene_id, key.camera, key.timestep)]
+        view_records.append(
+            {
+                "view_id": view.view_id,
+                "scene_id": key.scene_id,
+                "camera": key.camera,
+                "timestep": key.timestep,
+                "width": view.camera.width,
+                "height": view.camera.height,
+                "image_path": _rel(base, dataset_dir),
+                "objects": [],
+            }
+        )
+        marks = [m for m in cand.marks if m.view == i]
+        if not marks:
+            images.append(_rel(base, dataset_dir))
+            continue
+        out = dataset_dir / "renders" / "marker" / f"{sample_id}_{i}.png"
+        if write_images:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            save_image(out, draw_marks(view.image, marks))
+        images.append(_rel(out, dataset_dir))
+    gold = None
+    if point:
+        v, mask = cand.gold_mask
+        gold = {"view": v, "mask_rle": rle_encode(mask), "point": list(cand.gold_point)}
+    gold_opt = None if point else cand.gold_option
+    answer_text = (
+        "point"
+        if point
+        else (gold_opt.label or (f"image {gold_opt.view + 1}" if gold_opt.view is not None else ""))
+    )
+    rec = {
+        "sample_id": sample_id,
+        "question_type": info.type_id,
+        "family": info.family,
+        "category": info.category,
+        "task_name": info.name,
+        "question": question,
+        "options": options,
+        "answer": answer,
+        "answer_kind": "point" if point else ("free" if open_ended else "choice"),
+        "answer_text": answer_text,
+        "open_ended": open_ended,
+        "views": view_records,
+        "region_refs": [],
+        "choices": {
+            "query_refs": [],
+            "option_refs": [[] for _ in labels],
+            "labels": labels,
+            "views": opt_views,
+            "target": _jsonable(cand.target),
+        },
+        "protocols": {
+            "marker": {
+                "question": question,
+                "options": options,
+                "images": images,
+                "answer": answer,
+                "marks": [m.to_json() for m in cand.marks],
+            }
+        },
+        "gold": gold,
+        "split": split,
+        "provenance": provenance,
+        "meta": _jsonable(cand.meta),
+    }
+    if cand.level is not None:
+        rec["level"] = cand.level
+    return rec

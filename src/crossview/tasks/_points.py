@@ -1,0 +1,104 @@
+"""3D points for marker questions: sampling on object surfaces and in free space, projection.
+
+Surface points come from unprojecting visible object pixels with the view's depth; free-space
+points are drawn in the box above the objects. Both are world coordinates in metres.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crossview.geometry import point_visibility, project_points, unproject
+from crossview.render.markers import marker_radius
+from crossview.scene.model import View
+from crossview.tasks.base import SceneContext
+
+
+def surface_points(
+    ctx: SceneContext, view: View, rng: np.random.Generator, n: int, tid: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``n`` world points on visible object surfaces of ``view``, with their track ids.
+
+    Returns ``(points (M, 3), track_ids (M,))``; empty without depth or visible objects.
+    """
+    depth = view.depth_m
+    ids = [tid] if tid is not None else view.track_ids
+    if depth is None or not ids:
+        return np.zeros((0, 3)), np.zeros(0, int)
+    pix, tracks = [], []
+    for t in ids:
+        ys, xs = np.nonzero(ctx.mask(view, t))
+        ok = np.isfinite(depth[ys, xs]) & (depth[ys, xs] > 0)
+        pix.append(np.stack([xs[ok], ys[ok]], 1))
+        tracks.append(np.full(int(ok.sum()), t))
+    pix_all, tr_all = np.concatenate(pix), np.concatenate(tracks)
+    if not len(pix_all):
+        return np.zeros((0, 3)), np.zeros(0, int)
+    pick = rng.choice(len(pix_all), size=min(n, len(pix_all)), replace=False)
+    uv = pix_all[pick].astype(np.float64)
+    z = depth[pix_all[pick, 1], pix_all[pick, 0]].astype(np.float64)
+    pts = unproject(uv, z, view.camera.K, view.camera.cam_to_world)
+    return pts, tr_all[pick]
+
+
+def workspace(ctx: SceneContext, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) of a box around the objects at timestep t, padded, above the table."""
+    centres = [ctx.center(tid, t) for tid in ctx.scene.instances]
+    centres = np.array([c for c in centres if c is not None])
+    if not len(centres):
+        return np.array([-0.3, -0.3, 0.0]), np.array([0.3, 0.3, 0.3])
+    pad = np.array([0.08, 0.08, 0.0])
+    lo = centres.min(0) - pad
+    hi = centres.max(0) + pad
+    lo[2] = max(0.02, float(centres[:, 2].min()) * 0.5)
+    hi[2] = float(centres[:, 2].max()) + 0.15
+    return lo, hi
+
+
+def free_points(ctx: SceneContext, t: int, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` points uniformly in the padded box above the objects at timestep t (metres)."""
+    lo, hi = workspace(ctx, t)
+    return rng.uniform(lo, hi, size=(n, 3))
+
+
+def project(view: View, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(uv (N, 2), camera z (N,)) of world points in ``view``."""
+    return project_points(np.atleast_2d(pts), view.camera.K, view.camera.cam_to_world)
+
+
+def inside(view: View, uv: np.ndarray, z: np.ndarray, margin_dots: float = 2.0) -> np.ndarray:
+    """(N,) bool: in front of the camera and at least ``margin_dots`` marker radii inside."""
+    w, h = view.camera.width, view.camera.height
+    m = margin_dots * marker_radius(w, h)
+    uv = np.atleast_2d(uv)
+    return (
+        (np.asarray(z) > 1e-3)
+        & (uv[:, 0] >= m)
+        & (uv[:, 0] <= w - 1 - m)
+        & (uv[:, 1] >= m)
+        & (uv[:, 1] <= h - 1 - m)
+    )
+
+
+def visible_in(view: View, pts: np.ndarray, tol_m: float = 0.01) -> np.ndarray | None:
+    """(N,) bool depth test of world points in ``view``; None without depth."""
+    if view.depth_m is None:
+        return None
+    return point_visibility(
+        np.atleast_2d(pts),
+        view.camera.K,
+        view.camera.cam_to_world,
+        view.depth_m,
+        abs_tol_m=tol_m,
+        rel_tol=0.01,
+    )
+
+
+def separated(uv: np.ndarray, others: list[np.ndarray], min_px: float) -> bool:
+    """Whether ``uv`` is at least ``min_px`` from each of ``others``."""
+    return all(float(np.linalg.norm(uv - o)) >= min_px for o in others)
+
+
+def min_sep_px(view: View) -> float:
+    """Least pixel distance between markers of one question: 6% of the image width."""
+    return 0.06 * view.camera.width
