@@ -46,6 +46,10 @@ def hand_scene(scene_id: str = "hand_000", width: int = 160, height: int = 120) 
     return render_toy_scene(scene_id, balls, CAMERAS, width, height, rig_id="rig_hand")
 
 
+# random toy scenes add a camera facing fix_center across the table, so each sees the other
+RIG = [*CAMERAS, ToyCamera("fix_back", (0.0, 0.9, 0.3))]
+
+
 def random_scene(
     scene_id: str,
     rng: np.random.Generator,
@@ -69,7 +73,7 @@ def random_scene(
         placed.append((p0, p1, r))
         c = names[int(rng.integers(len(names)))]
         balls.append(ball(len(balls) + 1, c, RGB[c], r, p0, p1))
-    return render_toy_scene(scene_id, balls, CAMERAS, width, height, rig_id=rig_id)
+    return render_toy_scene(scene_id, balls, RIG, width, height, rig_id=rig_id)
 
 
 def toy_store(root: Path, n_scenes: int, seed: int = 0, per_rig: int = 2) -> Path:
