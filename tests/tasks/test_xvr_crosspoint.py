@@ -61,11 +61,11 @@ def scenes(store: Path) -> dict:
     return {p.name: read_scene(p) for p in store.iterdir()}
 
 
-def cam(scenes: dict, v: dict):  # noqa: ANN201
+def cam(scenes: dict, v: dict):
     return scenes[v["scene_id"]].view(v["camera"], v["timestep"]).camera
 
 
-def cv_project(camera, P: np.ndarray) -> np.ndarray:  # noqa: ANN001
+def cv_project(camera, P: np.ndarray) -> np.ndarray:
     w2c = np.linalg.inv(camera.cam_to_world)
     rvec, _ = cv2.Rodrigues(w2c[:3, :3])
     return cv2.projectPoints(np.atleast_2d(P), rvec, w2c[:3, 3], camera.K, None)[0][:, 0]
@@ -165,7 +165,7 @@ def test_camera_questions(ds: Path, scenes: dict) -> None:
         assert cls in ("top-down", "low") and (pitch >= 65 if cls == "top-down" else pitch <= 30)
 
 
-def _occluded(scene, camera, P: np.ndarray, t: int) -> bool | None:  # noqa: ANN001
+def _occluded(scene, camera, P: np.ndarray, t: int) -> bool | None:
     """Analytic: does the segment from the camera to P cross a ball before reaching P?
     None when the first crossing is within 1 cm of P (grazing: too close to call)."""
     eye = camera.center
