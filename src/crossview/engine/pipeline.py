@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import pickle
+import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -278,10 +279,13 @@ def _build_scene(job: _Job, out: Path, config: GenerateConfig) -> list[dict]:
     scene = read_scene(job.scene_dir)
     others = {p.name: read_scene(p) for p in job.rig_dirs if p != job.scene_dir}
     ctx = SceneContext(scene, config.quality, others)
+    used = {k for _, _, cand, _, _ in job.items for k in cand.views}
     paths = {}
     for s in [scene, *others.values()]:
         for v in s.views:
-            paths[(s.scene_id, v.camera.name, v.timestep)] = v.image_path
+            key = (s.scene_id, v.camera.name, v.timestep)
+            if any((k.scene_id, k.camera, k.timestep) == key for k in used):
+                paths[key] = link_image(v.image_path, out / "images" / s.scene_id)
     records = []
     for sample_id, type_id, cand, split, open_ended in job.items:
         info = get_task(type_id).info
@@ -311,6 +315,26 @@ def _build_scene(job: _Job, out: Path, config: GenerateConfig) -> list[dict]:
     for v in scene.views:
         v.release()
     return records
+
+
+def link_image(src: Path, folder: Path) -> Path:
+    """Make a store image part of the dataset without copying it: a hard link (same file,
+    no extra space), or a copy where links are impossible (another file system).
+
+    A dataset is then self-contained: every path in it stays inside its folder, which is what
+    an evaluation harness may read.
+    """
+    dst = folder / src.name
+    if dst.exists():
+        return dst
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+    return dst
 
 
 def _map(fn: Callable, jobs: list, workers: int, label: str) -> list:
