@@ -74,15 +74,19 @@ def _register_commands() -> None:
     """Commands defined beside their step; their modules import only light dependencies."""
     from crossview.engine.commands import generate_cmd
     from crossview.eval import commands as eval_commands
+    from crossview.model.commands import train_cmd
+    from crossview.quickstart import quickstart_cmd
     from crossview.sources.adapters.commands import import_cmd
     from crossview.sources.sim import commands as sim_commands
 
+    app.command("quickstart")(quickstart_cmd)
     app.command("sim")(sim_commands.sim)
     app.command("show")(sim_commands.show)
     app.command("import")(import_cmd)
     app.command("generate")(generate_cmd)
     app.command("eval")(eval_commands.eval_cmd)
     app.command("report")(eval_commands.report_cmd)
+    app.command("train")(train_cmd)
 
 
 _register_commands()

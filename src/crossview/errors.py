@@ -56,7 +56,7 @@ class MissingExtraError(CrossviewError, ImportError):
         self.extra = extra
 
 
-def require(module: str, extra: str, purpose: str = ""):  # noqa: ANN201 - returns a module
+def require(module: str, extra: str, purpose: str = ""):
     """Import an optional module lazily, or raise :class:`MissingExtraError` naming the extra."""
     import importlib
 

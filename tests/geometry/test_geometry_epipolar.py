@@ -188,8 +188,9 @@ class TestTriangulate:
             for _ in range(int(rng.integers(2, 5))):
                 eye = rng.uniform(-1, 1, 3) * [1, 1, 0.3] + [0, 0, 1.0]
                 c2w = look_at(eye, rng.uniform(-0.1, 0.1, 3))
-                K = np.array([[rng.uniform(200, 600), 0, 160], [0, rng.uniform(200, 600), 120],
-                              [0, 0, 1]])
+                K = np.array(
+                    [[rng.uniform(200, 600), 0, 160], [0, rng.uniform(200, 600), 120], [0, 0, 1]]
+                )
                 Ks.append(K)
                 poses.append(c2w)
                 uvs.append(project_points(X[None], K, c2w)[0][0])

@@ -15,8 +15,10 @@ def test_ssim_identity_noise_and_shift() -> None:
     rng = np.random.default_rng(0)
     img = (rng.random((60, 80, 3)) * 255).astype(np.uint8)
     assert ssim(img, img) == pytest.approx(1.0)
-    scores = [ssim(img, np.clip(img + rng.normal(0, s, img.shape), 0, 255).astype(np.uint8))
-              for s in (5, 20, 60)]
+    scores = [
+        ssim(img, np.clip(img + rng.normal(0, s, img.shape), 0, 255).astype(np.uint8))
+        for s in (5, 20, 60)
+    ]
     assert 1 > scores[0] > scores[1] > scores[2]
     other = (rng.random((60, 80, 3)) * 255).astype(np.uint8)
     assert abs(ssim(img, other)) < 0.1  # independent noise: no structure in common

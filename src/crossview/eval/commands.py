@@ -106,7 +106,10 @@ def eval_cmd(
         extra_roots=tuple(allow_root or ()),
         backend=settings,
     )
-    summary = run_eval(cfg)
+    from crossview.progress import progress_callback
+
+    with progress_callback(f"eval {model}") as update:
+        summary = run_eval(cfg, progress=update)
     o = summary["overall"]
     typer.echo(
         f"{model}: accuracy {o['accuracy']:.4f} on {o['n']} items "

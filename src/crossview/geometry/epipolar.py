@@ -203,8 +203,10 @@ def triangulate(
     if uv.ndim != 2 or uv.shape[1] != 2 or uv.shape[0] < 2:
         raise ValueError(f"uv must have shape (V, 2) with V >= 2, got shape {uv.shape}")
     if K.shape != (len(uv), 3, 3) or c2w.shape != (len(uv), 4, 4):
-        raise ValueError(f"K and cam_to_world must be ({len(uv)}, 3, 3) and ({len(uv)}, 4, 4), "
-                         f"got {K.shape} and {c2w.shape}")
+        raise ValueError(
+            f"K and cam_to_world must be ({len(uv)}, 3, 3) and ({len(uv)}, 4, 4), "
+            f"got {K.shape} and {c2w.shape}"
+        )
     rows = []
     for (u, v), k, t in zip(uv, K, c2w):
         P = k @ invert_rigid(t)[:3]
@@ -212,6 +214,8 @@ def triangulate(
     _, _, vt = np.linalg.svd(np.asarray(rows))
     X = vt[-1]
     point = X[:3] / X[3]
-    errs = [float(np.linalg.norm(project_points(point[None], k, t)[0][0] - p))
-            for p, k, t in zip(uv, K, c2w)]
+    errs = [
+        float(np.linalg.norm(project_points(point[None], k, t)[0][0] - p))
+        for p, k, t in zip(uv, K, c2w)
+    ]
     return point, np.asarray(errs)

@@ -40,8 +40,12 @@ class Mark:
     uv_end: tuple[float, float] | None = None
 
     def to_json(self) -> dict:
-        d = {"view": self.view, "kind": self.kind, "uv": [float(x) for x in self.uv],
-             "color": self.color}
+        d = {
+            "view": self.view,
+            "kind": self.kind,
+            "uv": [float(x) for x in self.uv],
+            "color": self.color,
+        }
         if self.uv_end is not None:
             d["uv_end"] = [float(x) for x in self.uv_end]
         return d
@@ -49,8 +53,13 @@ class Mark:
     @staticmethod
     def from_json(d: dict) -> Mark:
         end = d.get("uv_end")
-        return Mark(int(d["view"]), d["kind"], (float(d["uv"][0]), float(d["uv"][1])), d["color"],
-                    None if end is None else (float(end[0]), float(end[1])))
+        return Mark(
+            int(d["view"]),
+            d["kind"],
+            (float(d["uv"][0]), float(d["uv"][1])),
+            d["color"],
+            None if end is None else (float(end[0]), float(end[1])),
+        )
 
 
 def marker_radius(width: int, height: int) -> float:
@@ -83,10 +92,10 @@ def draw_marks(image: np.ndarray, marks: Sequence[Mark]) -> np.ndarray:
             length = float(np.linalg.norm(b - a))
             tip = min(0.45, 2.8 * r / max(length, 1e-6))
             for color, extra in ((_LIGHT, 3), (_DARK, 2), (rgb, 0)):
-                cv2.arrowedLine(out, _fp(a), _fp(b), color, line + extra, cv2.LINE_AA, _SHIFT,
-                                tip)
-            cv2.circle(out, _fp(a), int(round(0.6 * r * (1 << _SHIFT))), rgb, -1, cv2.LINE_AA,
-                       _SHIFT)
+                cv2.arrowedLine(out, _fp(a), _fp(b), color, line + extra, cv2.LINE_AA, _SHIFT, tip)
+            cv2.circle(
+                out, _fp(a), int(round(0.6 * r * (1 << _SHIFT))), rgb, -1, cv2.LINE_AA, _SHIFT
+            )
         else:
             raise ValueError(f"unknown mark kind {m.kind!r}; valid: dot, arrow")
     return out

@@ -21,6 +21,7 @@ _MODULES = {
     "replay": "crossview.eval.backends.replay",
     "random": "crossview.eval.backends.baselines",
     "oracle": "crossview.eval.backends.baselines",
+    "crossviewer": "crossview.model.backend",
 }
 _REGISTRY: dict[str, type[Backend]] = {}
 
