@@ -189,7 +189,7 @@ def test_region_protocol_needs_region_backend(native_bench: Path, tmp_path: Path
 
 
 def test_unknown_model_kind_lists_valid(native_bench: Path, tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match="valid kinds: .*hf, openai, oracle, random"):
+    with pytest.raises(BadInputError, match=r"valid kinds: .*hf, openai, oracle, random"):
         run_eval(EvalConfig(bench=native_bench, model="gemini:pro", out=tmp_path / "r"))
     with pytest.raises(BadInputError, match="replay file not found"):
         create_backend("replay:/nonexistent.jsonl")
