@@ -21,7 +21,7 @@ from crossview.render.overlay import draw_overlays
 from crossview.render.palette import DEFAULT_CHOICES, PALETTE
 from crossview.scene.model import View
 from crossview.scene.store import save_image
-from crossview.tasks.base import Candidate, SceneContext, TaskInfo
+from crossview.tasks.base import Candidate, SceneContext, TaskInfo, ViewKey
 
 TOKEN = re.compile(r"\{([RC])(\d+)\}|\{CANDIDATES\}")
 LETTERS = "ABCDEFGH"
@@ -163,6 +163,20 @@ def overlay_colors(cand: Candidate, ctx: SceneContext, rng: np.random.Generator)
     return [color_of[k] for k in range(len(cand.refs))]
 
 
+def view_record(view: View, key: ViewKey, image_path: str, objects: list[dict]) -> dict:
+    """The ``views[k]`` entry of a record (docs/dataset-format.md)."""
+    return {
+        "view_id": view.view_id,
+        "scene_id": key.scene_id,
+        "camera": key.camera,
+        "timestep": key.timestep,
+        "width": view.camera.width,
+        "height": view.camera.height,
+        "image_path": image_path,
+        "objects": objects,
+    }
+
+
 def _rel(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
@@ -238,18 +252,7 @@ def build_record(
                 }
             )
         base = image_paths[(key.scene_id, key.camera, key.timestep)]
-        view_records.append(
-            {
-                "view_id": view.view_id,
-                "scene_id": key.scene_id,
-                "camera": key.camera,
-                "timestep": key.timestep,
-                "width": view.camera.width,
-                "height": view.camera.height,
-                "image_path": _rel(base, dataset_dir),
-                "objects": objs,
-            }
-        )
+        view_records.append(view_record(view, key, _rel(base, dataset_dir), objs))
         drawn = [
             (ctx.mask(view, r.track_id), colors[k]) for k, r in enumerate(cand.refs) if r.view == i
         ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crossview.engine.build import _jsonable, _rel, render
+from crossview.engine.build import _jsonable, _rel, render, view_record
 from crossview.geometry import rle_encode
 from crossview.render.markers import draw_marks
 from crossview.scene.store import save_image
@@ -44,18 +44,7 @@ def build_marker_record(
     for i, key in enumerate(cand.views):
         view = ctx.view(key)
         base = image_paths[(key.scene_id, key.camera, key.timestep)]
-        view_records.append(
-            {
-                "view_id": view.view_id,
-                "scene_id": key.scene_id,
-                "camera": key.camera,
-                "timestep": key.timestep,
-                "width": view.camera.width,
-                "height": view.camera.height,
-                "image_path": _rel(base, dataset_dir),
-                "objects": [],
-            }
-        )
+        view_records.append(view_record(view, key, _rel(base, dataset_dir), []))
         marks = [m for m in cand.marks if m.view == i]
         if not marks:
             images.append(_rel(base, dataset_dir))
