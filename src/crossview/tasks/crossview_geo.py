@@ -41,6 +41,39 @@ def _margin_ratio(ratio: float, floor: float = 0.0):
     return lambda best, second: best >= ratio * second and best - second >= floor
 
 
+def _most_of_four(
+    gen: TaskGenerator,
+    ctx: SceneContext,
+    rng: np.random.Generator,
+    va: View,
+    vb: View,
+    shared: list[int],
+    value,
+    margin_ok,
+    rule: str,
+    meta_key: str,
+) -> Candidate | None:
+    """Four objects marked in both images (same colour in each); the gold is the one with the
+    largest ``value(track)``, which must beat the runner-up by ``margin_ok(best, second)``."""
+    cands = [int(t) for t in rng.choice(shared, 4, replace=False)]
+    vals = [value(t) for t in cands]
+    k = argmax_with_margin(vals, margin_ok)
+    if k is None:
+        gen.drop(ctx, rule)
+        return None
+    cands.insert(0, cands.pop(k))
+    return Candidate(
+        gen.info.type_id,
+        [ctx.key(va), ctx.key(vb)],
+        [Ref(0, t) for t in cands] + [Ref(1, t) for t in cands],
+        gen.phrase(rng),
+        [object_option(i) for i in range(4)],
+        gold=0,
+        same_color=[[i, i + 4] for i in range(4)],
+        meta={meta_key: sorted(vals, reverse=True)},
+    )
+
+
 @register_task
 class Q9(TaskGenerator):
     info = TaskInfo("Q9", "Cross-view nearest-neighbour retrieval", "crossview", GEO, 4)
@@ -330,24 +363,20 @@ class Q14(TaskGenerator):
             if len(shared) < 4:
                 self.drop(ctx, "too_few_objects_in_both")
                 continue
-            cands = [int(t) for t in rng.choice(shared, 4, replace=False)]
-            d = [self.displacement(ctx, va.timestep, vb.timestep, t) for t in cands]
-            k = argmax_with_margin(d, _margin_ratio(q.displacement_ratio, 0.0))
-            if k is None or d[k] < q.displacement_min_m:
-                self.drop(ctx, "largest_move_not_unique")
-                continue
-            cands.insert(0, cands.pop(k))
-            refs = [Ref(0, t) for t in cands] + [Ref(1, t) for t in cands]
-            yield Candidate(
-                "Q14",
-                [ctx.key(va), ctx.key(vb)],
-                refs,
-                self.phrase(rng),
-                [object_option(i) for i in range(4)],
-                gold=0,
-                same_color=[[i, i + 4] for i in range(4)],
-                meta={"displacements_m": sorted(d, reverse=True)},
+            cand = _most_of_four(
+                self,
+                ctx,
+                rng,
+                va,
+                vb,
+                shared,
+                lambda t, va=va, vb=vb: self.displacement(ctx, va.timestep, vb.timestep, t),
+                lambda b, s: b >= q.displacement_ratio * s and b >= q.displacement_min_m,
+                "largest_move_not_unique",
+                "displacements_m",
             )
+            if cand is not None:
+                yield cand
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         t0, t1 = q.views[0].timestep, q.views[1].timestep
@@ -425,24 +454,20 @@ class Q16(TaskGenerator):
             if len(shared) < 4:
                 self.drop(ctx, "too_few_objects_in_both")
                 continue
-            cands = [int(t) for t in rng.choice(shared, 4, replace=False)]
-            g = [self.growth(ctx, va, vb, t) for t in cands]
-            k = argmax_with_margin(g, _margin_ratio(ctx.q.growth_ratio))
-            if k is None:
-                self.drop(ctx, "growth_not_unique")
-                continue
-            cands.insert(0, cands.pop(k))
-            refs = [Ref(0, t) for t in cands] + [Ref(1, t) for t in cands]
-            yield Candidate(
-                "Q16",
-                [ctx.key(va), ctx.key(vb)],
-                refs,
-                self.phrase(rng),
-                [object_option(i) for i in range(4)],
-                gold=0,
-                same_color=[[i, i + 4] for i in range(4)],
-                meta={"growth": sorted(g, reverse=True)},
+            cand = _most_of_four(
+                self,
+                ctx,
+                rng,
+                va,
+                vb,
+                shared,
+                lambda t, va=va, vb=vb: self.growth(ctx, va, vb, t),
+                lambda b, s: b >= ctx.q.growth_ratio * s,
+                "growth_not_unique",
+                "growth",
             )
+            if cand is not None:
+                yield cand
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         g = [self.growth(ctx, q.views[0], q.views[1], r[0].track_id) for r in q.option_refs]
