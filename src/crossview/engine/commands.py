@@ -71,7 +71,20 @@ def generate_cmd(
             "shape, source, rig; repeatable."
         ),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Processes working in parallel.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="local: processes working in parallel (default 1); ray: most tasks in "
+            "flight at once (default: as many as the cluster runs)."
+        ),
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where jobs run: local (this machine) or ray (a Ray cluster at $RAY_ADDRESS, "
+            "else a local Ray instance; needs the ray extra). Same output for the same seed."
+        ),
+    ] = "local",
     verify: Annotated[
         bool, typer.Option(help="Run the oracle on the result; exit 1 unless it scores 100%.")
     ] = False,
@@ -97,7 +110,8 @@ def generate_cmd(
     except KeyError as exc:
         raise BadInputError(str(exc.args[0]), field="tasks" if tasks else "family") from None
     console = Console(stderr=True)
-    report = generate(scenes, out, config, workers=workers)
+    n_workers = workers if workers is not None else (1 if executor == "local" else 0)
+    report = generate(scenes, out, config, workers=n_workers, executor=executor)
     for sid, why in sorted(report.skipped_scenes.items()):
         console.print(f"[yellow]skipped scene {sid}:[/yellow] {why}", highlight=False)
     table = Table(title=f"{report.records} questions in {out}")

@@ -23,9 +23,9 @@ import os
 import pickle
 import shutil
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,33 +328,24 @@ def link_image(src: Path, folder: Path) -> Path:
     if dst.exists():
         return dst
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
+    # a unique temporary name (jobs on several hosts may link the same rig image at once)
+    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}")
     try:
         os.link(src, tmp)
     except OSError:
         shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
+    # renaming onto a hard link of the same file is a no-op that leaves the source name
+    tmp.unlink(missing_ok=True)
     return dst
 
 
-def _map(fn: Callable, jobs: list, workers: int, label: str) -> list:
-    """Run ``fn`` over ``jobs`` with a progress bar, in a process pool when workers > 1."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+def _map(fn: Callable, jobs: list, workers: int, label: str, executor: str = "local") -> list:
+    """Run ``fn`` over ``jobs`` with a progress bar, results in job order: in this process
+    (workers <= 1), a process pool, or one Ray task per job (``executor="ray"``)."""
+    from crossview.engine.executors import run_jobs
 
-    results = []
-    cols = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*cols, transient=False, disable=not jobs) as bar:
-        task = bar.add_task(label, total=len(jobs))
-        if workers <= 1:
-            for j in jobs:
-                results.append(fn(j))
-                bar.advance(task)
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                for r in pool.map(fn, jobs):
-                    results.append(r)
-                    bar.advance(task)
-    return results
+    return run_jobs(fn, jobs, executor=executor, workers=workers, label=label)
 
 
 def _propose_job(args: tuple) -> Shard | tuple[str, str]:
@@ -375,8 +366,20 @@ def generate(
     out: str | Path,
     config: GenerateConfig | None = None,
     workers: int = 1,
+    executor: str = "local",
 ) -> GenerateReport:
-    """Generate a question dataset from a scene store into ``out`` (see module docstring)."""
+    """Generate a question dataset from a scene store into ``out`` (see module docstring).
+
+    Args:
+        store: the scene store to read.
+        out: the dataset folder to write (resumable: finished shards are reused).
+        config: what to generate; defaults of :class:`GenerateConfig` when None.
+        workers: local: processes; ray: most tasks in flight (``<= 0``: no limit).
+        executor: ``local`` or ``ray`` (one task per scene; the same output for the same seed).
+    """
+    from crossview.engine.executors import check_executor
+
+    check_executor(executor)
     config = config or GenerateConfig()
     store, out = Path(store), Path(out)
     task_ids = config.task_ids()
@@ -394,14 +397,23 @@ def generate(
             good.append(d)
     clock.lap("validate")
     (out / "shards").mkdir(parents=True, exist_ok=True)
+    rig_of = {d: json.loads((d / "scene.json").read_text()).get("rig_id") for d in good}
     rigs: dict[str, list[Path]] = defaultdict(list)
     for d in good:
-        rig = json.loads((d / "scene.json").read_text()).get("rig_id")
-        if rig:
-            rigs[rig].append(d)
-    jobs = [(d, task_ids, config, out / "shards" / f"{d.name}.pkl", dict(rigs)) for d in good]
+        if rig_of[d]:
+            rigs[rig_of[d]].append(d)
+    jobs = [
+        (
+            d,
+            task_ids,
+            config,
+            out / "shards" / f"{d.name}.pkl",
+            {rig_of[d]: rigs[rig_of[d]]} if rig_of[d] else {},
+        )  # only the scene's own rig
+        for d in good
+    ]
     shards = []
-    for r in _map(_propose_job, jobs, workers, "proposing"):
+    for r in _map(_propose_job, jobs, workers, "proposing", executor):
         if isinstance(r, tuple):
             report.skipped_scenes[r[0]] = r[1]
         else:
@@ -444,7 +456,7 @@ def generate(
         (_Job(dirs[sid], items, rigs.get(shard_rig(shards, sid), [])), out, config)
         for sid, items in sorted(per_scene.items())
     ]
-    records = [r for rs in _map(_build_job, build_jobs, workers, "rendering") for r in rs]
+    records = [r for rs in _map(_build_job, build_jobs, workers, "rendering", executor) for r in rs]
     clock.lap("build")
     records.sort(key=lambda r: r["sample_id"])
     _write(out, records, config, report, task_ids)

@@ -65,7 +65,20 @@ def sim(
     size: Annotated[
         str, typer.Option(help="Image size WxH in pixels.")
     ] = f"{_DEFAULT.width}x{_DEFAULT.height}",
-    workers: Annotated[int, typer.Option(help="Processes rendering in parallel.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="local: processes rendering in parallel (default 1); ray: most tasks in "
+            "flight at once (default: as many as the cluster runs)."
+        ),
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where jobs run: local (this machine) or ray (a Ray cluster at $RAY_ADDRESS, "
+            "else a local Ray instance; needs the ray extra). Same output for the same seed."
+        ),
+    ] = "local",
     overwrite: Annotated[
         bool, typer.Option(help="Re-simulate scenes already in the store instead of skipping.")
     ] = False,
@@ -83,7 +96,16 @@ def sim(
         width=width,
         height=height,
     )
-    summary = run_sim(out, config, scenes=scenes, seed=seed, workers=workers, overwrite=overwrite)
+    n_workers = workers if workers is not None else (1 if executor == "local" else 0)
+    summary = run_sim(
+        out,
+        config,
+        scenes=scenes,
+        seed=seed,
+        workers=n_workers,
+        overwrite=overwrite,
+        executor=executor,
+    )
     Console(stderr=True).print(
         f"wrote {len(summary.written)} scenes, kept {len(summary.skipped)} finished ones, "
         f"in {summary.seconds:.1f} s -> {summary.out}"

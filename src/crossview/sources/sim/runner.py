@@ -7,12 +7,11 @@ scenes, and a run that stopped half-way resumes by skipping the scenes already i
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossview.engine.executors import check_executor, run_jobs
 from crossview.errors import BadInputError
 from crossview.scene.store import is_scene_dir, write_scene
 from crossview.sources.sim.config import SimConfig
@@ -43,6 +42,11 @@ def _make_scene(config: SimConfig, seed: int, index: int, out: str, overwrite: b
     return scene.scene_id
 
 
+def _scene_job(args: tuple[SimConfig, int, int, str, bool]) -> str:
+    """One job of :func:`run_sim` (a local process, a pool worker or a Ray task)."""
+    return _make_scene(*args)
+
+
 def run_sim(
     out: str | Path,
     config: SimConfig | None = None,
@@ -52,6 +56,7 @@ def run_sim(
     *,
     overwrite: bool = False,
     progress: bool = True,
+    executor: str = "local",
 ) -> SimSummary:
     """Simulate ``scenes`` scenes into the store ``out`` and return what was done.
 
@@ -60,14 +65,18 @@ def run_sim(
         config: simulator configuration (defaults of :class:`SimConfig` when None).
         scenes: number of scenes; scene ids are ``sim_<seed>_<index:05d>``.
         seed: the run's seed; the same seed gives the same scenes.
-        workers: processes rendering in parallel (each scene is rendered in one process).
+        workers: local: processes rendering in parallel (each scene is rendered in one
+            process); ray: most scenes in flight at once (``<= 0``: no limit).
         overwrite: re-simulate scenes already in the store instead of skipping them.
         progress: show a progress bar.
+        executor: ``local`` (this process or a process pool) or ``ray`` (one task per scene,
+            on a cluster when ``RAY_ADDRESS`` is set); the same scenes either way.
     """
     config = config or SimConfig()
     if scenes < 0:
         raise BadInputError(f"scenes must be >= 0, got {scenes}", field="scenes")
-    if workers < 1:
+    check_executor(executor)
+    if workers < 1 and executor == "local":
         raise BadInputError(f"workers must be >= 1, got {workers}", field="workers")
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -83,39 +92,19 @@ def run_sim(
         else:
             todo.append(i)
 
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
+    # spawn: a forked child must not inherit a parent's GL or EGL state
+    jobs = [(config, seed, i, str(out), overwrite) for i in todo]
+    summary.written.extend(
+        run_jobs(
+            _scene_job,
+            jobs,
+            executor=executor,
+            workers=workers,
+            label="sim",
+            progress=progress,
+            mp_context="spawn",
+        )
     )
-
-    with Progress(
-        TextColumn("[bold]sim"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not progress,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("scenes", total=scenes, completed=len(summary.skipped))
-        if workers == 1 or len(todo) <= 1:
-            for i in todo:
-                summary.written.append(_make_scene(config, seed, i, str(out), overwrite))
-                bar.advance(task)
-        else:
-            # spawn: a forked child must not inherit a parent's GL or EGL state
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futures = [
-                    pool.submit(_make_scene, config, seed, i, str(out), overwrite) for i in todo
-                ]
-                for fut in as_completed(futures):
-                    summary.written.append(fut.result())
-                    bar.advance(task)
     summary.written.sort()
     summary.seconds = time.perf_counter() - start
     return summary

@@ -1,0 +1,269 @@
+"""Training and tool exports, read back: the same questions, options, answers and images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from crossview.engine.config import GenerateConfig
+from crossview.engine.exports import export, export_formats
+from crossview.engine.pipeline import generate
+from crossview.errors import BadInputError
+from crossview.eval.loaders import load_benchmark
+from crossview.eval.runner import EvalConfig, run_eval
+from crossview.geometry import rle_decode
+from tests.engine.toys import toy_store
+
+
+@pytest.fixture(scope="module")
+def ds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every family, three rigs (so train, val and test all exist), open-ended variants."""
+    root = tmp_path_factory.mktemp("exports")
+    store = toy_store(root / "store", 6, seed=11)
+    out = root / "ds"
+    generate(store, out, GenerateConfig(family="all", per_task=3, open_ended_fraction=0.3))
+    return out
+
+
+def _records(ds: Path) -> dict[str, dict]:
+    lines = (ds / "questions.jsonl").read_text().splitlines()
+    return {r["sample_id"]: r for r in map(json.loads, lines)}
+
+
+def _shown(rec: dict) -> tuple[str, list[str], list[str], str]:
+    """(question, options, images, answer) an ordinary model is shown under protocol auto."""
+    have = rec["protocols"]
+    name = "overlay" if "overlay" in have else "marker" if "marker" in have else None
+    if name is None:
+        return (
+            rec["question"],
+            rec["options"],
+            [v["image_path"] for v in rec["views"]],
+            rec["answer"],
+        )
+    e = have[name]
+    return e["question"], e["options"], e["images"], e.get("answer", rec["answer"])
+
+
+def _check_conversation(
+    ds: Path, out: Path, rec: dict, text: str, images: list[str], item: dict, reply: str
+) -> None:
+    question, options, want_images, answer = _shown(rec)
+    assert question in text
+    for opt in options:
+        assert opt in text
+    assert images == want_images
+    for rel in images:
+        assert (out / rel).read_bytes() == (ds / rel).read_bytes()
+    assert item["answer"] == answer and item["answer_kind"] == rec["answer_kind"]
+    if rec["answer_kind"] == "choice":
+        assert reply == options[ord(answer) - ord("A")] and reply.startswith(f"{answer}. ")
+    elif rec["answer_kind"] == "free":
+        assert reply == answer
+    else:
+        u, v = rec["gold"]["point"]
+        assert reply == f"({round(u)}, {round(v)})"
+
+
+def test_registry_lists_every_format_and_refuses_unknown_names(ds: Path, tmp_path: Path) -> None:
+    assert set(export_formats()) >= {"llava", "sharegpt", "qwen", "parquet", "crossviewer"}
+    with pytest.raises(BadInputError, match="valid: llava, sharegpt, qwen, parquet"):
+        export(ds, "webdataset", tmp_path)
+    with pytest.raises(BadInputError, match="protocol"):
+        export(ds, "llava", tmp_path, protocol="arrows")
+    with pytest.raises(BadInputError, match=r"questions\.jsonl"):
+        export(tmp_path, "llava", tmp_path / "out")
+
+
+def test_llava_round_trip(ds: Path, tmp_path: Path) -> None:
+    native = _records(ds)
+    report = export(ds, "llava", tmp_path)
+    items = json.loads((tmp_path / "llava.json").read_text())
+    assert report.written == len(items) == len(native) and not report.skipped
+    assert {x["id"] for x in items} == set(native)
+    for x in items:
+        human, gpt = x["conversations"]
+        assert (human["from"], gpt["from"]) == ("human", "gpt")
+        n = len(x["image"])
+        assert human["value"].startswith("<image>\n" * n) and human["value"].count("<image>") == n
+        _check_conversation(
+            ds, tmp_path, native[x["id"]], human["value"], x["image"], x, gpt["value"]
+        )
+
+
+def test_sharegpt_round_trip(ds: Path, tmp_path: Path) -> None:
+    native = _records(ds)
+    export(ds, "sharegpt", tmp_path)
+    items = json.loads((tmp_path / "sharegpt.json").read_text())
+    info = json.loads((tmp_path / "dataset_info.json").read_text())["crossview"]
+    assert info["file_name"] == "sharegpt.json" and info["formatting"] == "sharegpt"
+    assert info["columns"] == {"messages": "messages", "images": "images"}
+    assert len(items) == len(native)
+    for x in items:
+        user, assistant = x["messages"]
+        assert (user["role"], assistant["role"]) == ("user", "assistant")
+        assert user["content"].count("<image>") == len(x["images"])  # LLaMA-Factory checks this
+        _check_conversation(
+            ds, tmp_path, native[x["id"]], user["content"], x["images"], x, assistant["content"]
+        )
+
+
+def test_qwen_round_trip(ds: Path, tmp_path: Path) -> None:
+    native = _records(ds)
+    export(ds, "qwen", tmp_path)
+    items = [json.loads(x) for x in (tmp_path / "qwen.jsonl").read_text().splitlines()]
+    assert len(items) == len(native)
+    for x in items:
+        user, assistant = x["messages"]
+        kinds = [c["type"] for c in user["content"]]
+        assert kinds == ["image"] * (len(kinds) - 1) + ["text"]  # images first, then the text
+        images = [c["image"] for c in user["content"][:-1]]
+        reply = assistant["content"][0]["text"]
+        text = user["content"][-1]["text"]
+        _check_conversation(ds, tmp_path, native[x["id"]], text, images, x, reply)
+
+
+def _check_parquet_rows(ds: Path, rows: list[dict], native: dict[str, dict], decode) -> None:
+    for row in rows:
+        rec = native[row["id"]]
+        question, options, images, answer = _shown(rec)
+        assert (row["question"], list(row["options"]), row["answer"]) == (question, options, answer)
+        assert (row["question_type"], row["split"], row["family"]) == (
+            rec["question_type"],
+            rec["split"],
+            rec["family"],
+        )
+        assert json.loads(row["record"]) == rec
+        assert len(row["images"]) == len(images)
+        for img, rel in zip(row["images"], images, strict=True):
+            want = np.asarray(Image.open(ds / rel))
+            np.testing.assert_array_equal(decode(img), want)
+
+
+def test_parquet_round_trip_with_pyarrow(ds: Path, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    import io
+
+    native = _records(ds)
+    report = export(ds, "parquet", tmp_path)
+    splits = {r["split"] for r in native.values()}
+    assert {p.name for p in report.files} == {f"{s}.parquet" for s in splits} and len(splits) >= 3
+    rows = [row for p in report.files for row in pq.read_table(p).to_pylist()]
+    assert len(rows) == len(native) == report.written
+    for p in report.files:
+        assert {r["split"] for r in pq.read_table(p, columns=["split"]).to_pylist()} == {p.stem}
+    _check_parquet_rows(
+        ds, rows, native, lambda img: np.asarray(Image.open(io.BytesIO(img["bytes"])))
+    )
+
+
+def test_parquet_loads_in_hf_datasets_with_decoded_images(ds: Path, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    datasets = pytest.importorskip(
+        "datasets", reason="Hugging Face datasets not installed; the pyarrow round trip ran"
+    )
+    native = _records(ds)
+    report = export(ds, "parquet", tmp_path / "pq")
+    files = {p.stem: str(p) for p in report.files}
+    loaded = datasets.load_dataset("parquet", data_files=files, cache_dir=str(tmp_path / "hf"))
+    assert set(loaded) == set(files)
+    feats = loaded["train"].features
+    assert isinstance(feats["images"].feature, datasets.Image)  # typed, no features= needed
+    rows = [row for split in loaded.values() for row in split]
+    assert len(rows) == len(native)
+    assert all(isinstance(img, Image.Image) for row in rows for img in row["images"])
+    _check_parquet_rows(ds, rows, native, np.asarray)
+
+
+def test_crossviewer_export_scores_100_with_the_oracle(ds: Path, tmp_path: Path) -> None:
+    native = _records(ds)
+    report = export(ds, "crossviewer", tmp_path)
+    path = tmp_path / "crossviewer.jsonl"
+    grounded = [r for r in native.values() if r["region_refs"] and r["answer_kind"] != "point"]
+    assert report.written == len(grounded) > 0
+    assert sum(report.skipped.values()) == len(native) - len(grounded)
+    assert set(report.skipped) <= {
+        "not mask-grounded (no <region> references)",
+        "coordinate answer (CrossViewer items are choice or free text)",
+    }
+    bench = load_benchmark(path, fmt="crossviewer")
+    assert len(bench.items) == len(grounded)
+    for item in bench.items:
+        rec = native[item.id]
+        assert item.question == rec["question"] and item.answer == rec["answer"]
+        assert [f"{'ABCDEFGH'[k]}. {o}" for k, o in enumerate(item.options)] == rec["options"]
+        assert len(item.regions) == len(rec["region_refs"])
+        for reg in item.regions:
+            want = rec["views"][reg["view"]]["objects"][reg["object"]]
+            np.testing.assert_array_equal(rle_decode(reg["mask_rle"]), rle_decode(want["mask_rle"]))
+            assert reg["track_id"] == want["track_id"]
+        for img, v in zip(item.images, rec["views"], strict=True):
+            assert img.path.read_bytes() == (ds / v["image_path"]).read_bytes()
+    summary = run_eval(
+        EvalConfig(bench=path, fmt="crossviewer", model="oracle", out=tmp_path / "r")
+    )
+    assert summary["overall"]["accuracy"] == 1.0 and summary["overall"]["n"] == len(grounded)
+
+
+def test_crosspoint_export_loads_in_the_harness(ds: Path, tmp_path: Path) -> None:
+    native = _records(ds)
+    report = export(ds, "crosspoint", tmp_path)
+    want = [r for r in native.values() if r["family"] == "crosspoint" and not r["open_ended"]]
+    assert report.written == len(want) > 0
+    assert sum(report.skipped.values()) == len(native) - len(want)
+    bench = load_benchmark(report.files[0])
+    assert bench.format == "crosspoint" and len(bench.items) == len(want)
+
+
+def test_split_open_and_protocol_selection(ds: Path, tmp_path: Path) -> None:
+    native = _records(ds)
+    report = export(ds, "qwen", tmp_path / "a", split="test", include_open=False)
+    want = [r for r in native.values() if r["split"] == "test" and not r["open_ended"]]
+    assert report.written == len(want) > 0
+    # an explicit protocol exports the items that carry it and counts the others as skipped
+    report = export(ds, "llava", tmp_path / "b", protocol="overlay")
+    has = [r for r in native.values() if "overlay" in r["protocols"]]
+    assert report.written == len(has) and report.skipped == {
+        "no overlay protocol": len(native) - len(has)
+    }
+    items = json.loads((tmp_path / "b" / "llava.json").read_text())
+    assert all(x["protocol"] == "overlay" for x in items)
+    # region: the scene images and the <region> text
+    report = export(ds, "llava", tmp_path / "c", protocol="region")
+    items = json.loads((tmp_path / "c" / "llava.json").read_text())
+    assert report.written == len(native)
+    for x in items:
+        assert x["image"] == [v["image_path"] for v in native[x["id"]]["views"]]
+
+
+def test_export_command(ds: Path, tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from crossview.engine.export_commands import export_cmd
+
+    app = typer.Typer()
+    app.command()(export_cmd)
+    res = CliRunner().invoke(
+        app, [str(ds), "--format", "crossviewer", "--out", str(tmp_path), "--no-open"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "skipped" in res.output and (tmp_path / "crossviewer.jsonl").is_file()
+    lines = (tmp_path / "crossviewer.jsonl").read_text().splitlines()
+    assert lines and not any(json.loads(x)["sample_id"].endswith("-open") for x in lines)
+
+
+def test_parquet_without_pyarrow_names_the_extra(
+    ds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from crossview.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(MissingExtraError, match=r"crossview\[export\]"):
+        export(ds, "parquet", tmp_path)
