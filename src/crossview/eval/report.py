@@ -36,6 +36,38 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
+def _md_to_html(md: str) -> str:
+    """Pipe tables of ``md`` as HTML tables (first row the header), other lines as paragraphs."""
+    out, rows = [], []
+
+    def flush() -> None:
+        if rows:
+            head, *body = rows
+            out.append(
+                "<table><tr>"
+                + "".join(f"<th>{html.escape(c)}</th>" for c in head)
+                + "</tr>"
+                + "".join(
+                    "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                    for r in body
+                )
+                + "</table>"
+            )
+            rows.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not all(set(c) <= {"-", ":"} for c in cells):
+                rows.append(cells)
+            continue
+        flush()
+        if line.strip():
+            out.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    return "".join(out)
+
+
 def markdown_table(runs: Sequence[dict[str, Any]]) -> str:
     """A row per run: model, n, overall, macro, then one column per category (union)."""
     cats = sorted({c for r in runs for c in r.get("by_category", {})})
@@ -178,7 +210,7 @@ def write_report(
         "td,th{border:1px solid #ccc;padding:2px 6px}.card{border:1px solid #ddd;margin:8px 0;"
         "padding:6px}.card img{margin:2px;border:1px solid #999}pre{white-space:pre-wrap}"
         "</style></head><body><h1>Evaluation report</h1>"
-        f"<pre>{html.escape(md)}</pre>{''.join(body)}</body></html>"
+        f"{_md_to_html(md)}{''.join(body)}</body></html>"
     )
     html_path = out / "report.html"
     html_path.write_text(page, encoding="utf-8")

@@ -29,8 +29,8 @@ from crossview.tasks.base import (
 )
 from crossview.tasks.crossview_corr import only
 
-FINE = "Fine-grained"
-CORR = "Correspondence"
+FINE = "Grounding (CrossPoint)"
+CORR = "Correspondence (CrossPoint)"
 DESCRIBE = (
     ("shape",),
     ("color", "shape"),

@@ -39,9 +39,11 @@ from crossview.tasks.base import (
 )
 from crossview.tasks.crossview_corr import only
 
-POINT = "Point-level"
-ARROW = "Arrow-level"
-CAMERA = "Camera-level"
+# XVR's three categories (Correspondence, Verification, Localization), qualified so that a
+# report over several families does not merge them with CrossView's "Correspondence"
+CORR_X = "Correspondence (XVR)"
+VERIFY = "Verification (XVR)"
+LOCATE = "Localization (XVR)"
 COLOR_HINT = " Answer with the colour of the marker."
 IMAGE_HINT = " Answer with the image number."
 
@@ -86,7 +88,7 @@ def _tri(q: Grounded, marks: list[Mark], end: bool = False) -> tuple[np.ndarray,
 
 @register_task
 class PointCorrespondence(TaskGenerator):
-    info = TaskInfo("point_correspondence", "Point correspondence", "xvr", POINT, 5)
+    info = TaskInfo("point_correspondence", "Point correspondence", "xvr", CORR_X, 5)
     phrasings = (
         "Images 1 and 2 mark one 3D point with a {ref} dot. Image 3 shows several coloured dots. "
         "Which dot in Image 3 marks the same 3D point?",
@@ -151,7 +153,7 @@ class PointCorrespondence(TaskGenerator):
 
 @register_task
 class DirectionalCorrespondence(TaskGenerator):
-    info = TaskInfo("directional_correspondence", "Directional correspondence", "xvr", ARROW, 4)
+    info = TaskInfo("directional_correspondence", "Directional correspondence", "xvr", CORR_X, 4)
     phrasings = (
         "Images 1 and 2 show one direction in 3D space as a {ref} arrow. Which coloured arrow in "
         "Image 3 points in the same 3D direction?",
@@ -246,7 +248,7 @@ class DirectionalCorrespondence(TaskGenerator):
 
 @register_task
 class SpatialVerification(TaskGenerator):
-    info = TaskInfo("spatial_verification", "Spatial verification", "xvr", POINT, 4)
+    info = TaskInfo("spatial_verification", "Spatial verification", "xvr", VERIFY, 4)
     phrasings = (
         "Each image marks what should be the same 3D point with a {ref} dot, but in one image the "
         "dot is in the wrong place. Which image?",
@@ -318,7 +320,7 @@ class SpatialVerification(TaskGenerator):
 
 @register_task
 class TemporalVerification(TaskGenerator):
-    info = TaskInfo("temporal_verification", "Temporal verification", "xvr", CAMERA, 3)
+    info = TaskInfo("temporal_verification", "Temporal verification", "xvr", VERIFY, 3)
     phrasings = (
         "These images should show the scene at the same moment from different cameras, but one "
         "was taken at a different time. Which image?",
@@ -382,7 +384,7 @@ def _triples_at(ctx: SceneContext, rng: np.random.Generator, t: int) -> list[lis
 
 @register_task
 class ViewpointLocalization(TaskGenerator):
-    info = TaskInfo("viewpoint_localization", "Viewpoint localization", "xvr", CAMERA, 3)
+    info = TaskInfo("viewpoint_localization", "Viewpoint localization", "xvr", LOCATE, 3)
     phrasings = (
         "The {ref} dot in Image 1 marks where a camera stands. Which of the other images was "
         "taken from that position?",
@@ -432,7 +434,7 @@ class ViewpointLocalization(TaskGenerator):
 @register_task
 class DirectionalViewLocalization(TaskGenerator):
     info = TaskInfo(
-        "directional_view_localization", "Directional view localization", "xvr", CAMERA, 2
+        "directional_view_localization", "Directional view localization", "xvr", LOCATE, 2
     )
     phrasings = (
         "Image 1 is taken by the reference camera. Which of the other two images was taken by a "
@@ -479,7 +481,7 @@ class DirectionalViewLocalization(TaskGenerator):
 
 @register_task
 class CrossScenarioLocalization(TaskGenerator):
-    info = TaskInfo("cross_scenario_localization", "Cross-scenario localization", "xvr", CAMERA, 3)
+    info = TaskInfo("cross_scenario_localization", "Cross-scenario localization", "xvr", LOCATE, 3)
     phrasings = (
         "Image 1 shows scenario 1 from one of its cameras. Images 2-4 show another scenario filmed "
         "by the same cameras. Which of them was taken by the same camera as Image 1?",
@@ -562,7 +564,7 @@ def camera_class(view: View) -> str | None:
 @register_task
 class LanguageConditionedLocalization(TaskGenerator):
     info = TaskInfo(
-        "language_conditioned_localization", "Language-conditioned localization", "xvr", CAMERA, 2
+        "language_conditioned_localization", "Language-conditioned localization", "xvr", LOCATE, 2
     )
     phrasings = (
         "Which image was taken by {desc}?",
