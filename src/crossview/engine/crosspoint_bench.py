@@ -24,6 +24,7 @@ from PIL import Image
 
 from crossview.errors import BadInputError
 from crossview.geometry import rle_decode
+from crossview.scene.store import iter_jsonl
 
 BENCH_FILE = "CrossPoint-Bench.jsonl"
 
@@ -50,8 +51,7 @@ def write_crosspoint_bench(dataset: str | Path, out: str | Path, split: str | No
         raise BadInputError("no questions.jsonl (is this a dataset folder?)", file=src)
     (out / "image").mkdir(parents=True, exist_ok=True)
     lines = []
-    with open(src, encoding="utf-8") as fh:
-        records = [json.loads(x) for x in fh if x.strip()]
+    records = [rec for _, rec in iter_jsonl(src)]
     for r in records:
         if r.get("family") != "crosspoint" or r.get("open_ended"):
             continue

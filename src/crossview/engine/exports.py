@@ -23,8 +23,6 @@ folder of every path an export writes.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from crossview.errors import BadInputError, require
+from crossview.scene.store import iter_jsonl, link_or_copy
 
 PROTOCOLS = ("auto", "overlay", "marker", "region")
 IMAGE_TOKEN = "<image>"
@@ -172,22 +171,12 @@ def export(
 
 def read_records(dataset: Path, options: ExportOptions) -> Iterator[dict[str, Any]]:
     """Stream the records of ``dataset/questions.jsonl`` that ``options`` select."""
-    path = dataset / "questions.jsonl"
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadInputError(
-                    f"not valid JSON ({exc.msg})", file=path, record=f"line {n + 1}"
-                ) from None
-            if options.split is not None and rec.get("split") != options.split:
-                continue
-            if rec.get("open_ended") and not options.include_open:
-                continue
-            yield rec
+    for _, rec in iter_jsonl(dataset / "questions.jsonl"):
+        if options.split is not None and rec.get("split") != options.split:
+            continue
+        if rec.get("open_ended") and not options.include_open:
+            continue
+        yield rec
 
 
 @dataclass
@@ -298,15 +287,7 @@ class ImagePlacer:
         dst = self.out / rel
         if dst == src or dst.exists():
             return rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-        # rename(2) onto another hard link of the same file does nothing: drop the temporary
-        tmp.unlink(missing_ok=True)
+        link_or_copy(src, dst)
         self.report.images += 1
         return rel
 

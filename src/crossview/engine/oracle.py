@@ -20,7 +20,7 @@ from crossview.errors import BadInputError
 from crossview.geometry import rle_decode
 from crossview.render.markers import Mark
 from crossview.scene.model import Scene, View
-from crossview.scene.store import read_scene
+from crossview.scene.store import iter_jsonl, read_scene
 from crossview.tasks.base import Grounded, QualityConfig, Ref, SceneContext, get_task
 
 LETTERS = "ABCDEFGH"
@@ -136,8 +136,7 @@ def verify_dataset(
         quality = QualityConfig(**q)
     report = OracleReport()
     scenes: dict[str, Scene] = {}
-    with open(path, encoding="utf-8") as fh:
-        records = [json.loads(line) for line in fh if line.strip()]
+    records = [rec for _, rec in iter_jsonl(path)]
     needed = Counter(v["scene_id"] for r in records for v in r["views"])
     for sid in needed:
         scenes[sid] = read_scene(store / sid)

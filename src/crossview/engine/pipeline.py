@@ -21,9 +21,7 @@ import itertools
 import json
 import os
 import pickle
-import shutil
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ import numpy as np
 from crossview.engine.build import build_record
 from crossview.engine.config import GENERATOR_VERSION, GenerateConfig
 from crossview.errors import BadInputError
-from crossview.scene.store import list_scenes, read_scene, write_json
+from crossview.scene.store import link_or_copy, list_scenes, read_scene, write_json
 from crossview.scene.validate import validate_paths
 from crossview.tasks.base import Candidate, Rejections, SceneContext, get_task
 
@@ -325,18 +323,7 @@ def link_image(src: Path, folder: Path) -> Path:
     an evaluation harness may read.
     """
     dst = folder / src.name
-    if dst.exists():
-        return dst
-    folder.mkdir(parents=True, exist_ok=True)
-    # a unique temporary name (jobs on several hosts may link the same rig image at once)
-    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}")
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-    # renaming onto a hard link of the same file is a no-op that leaves the source name
-    tmp.unlink(missing_ok=True)
+    link_or_copy(src, dst)
     return dst
 
 

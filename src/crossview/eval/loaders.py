@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 from crossview.errors import BadInputError
 from crossview.eval.extract import COLOR_WORDS
 from crossview.eval.items import LETTERS, ChoiceKind, EvalItem, GoldMask, ImageSource
+from crossview.scene.store import iter_jsonl
 
 FORMATS = ("native", "crossviewer", "crosspoint", "tsv")
 PROTOCOLS = ("overlay", "region", "marker", "published")
@@ -88,7 +88,7 @@ def load_benchmark(
         items = list(_load_tsv(path, resolver))
     else:
         parse = {"native": _native_item, "crossviewer": _native_item, "crosspoint": _cp_item}[fmt]
-        items = [parse(rec, line_no, resolver, protocol, fmt) for line_no, rec in _read_jsonl(path)]
+        items = [parse(rec, line_no, resolver, protocol, fmt) for line_no, rec in iter_jsonl(path)]
     seen: set[str] = set()
     for item in items:
         if item.id in seen:
@@ -141,7 +141,7 @@ class _Resolver:
 def _detect_format(path: Path) -> str:
     if path.suffix.lower() == ".tsv":
         return "tsv"
-    for _, rec in _read_jsonl(path):
+    for _, rec in iter_jsonl(path):
         if "images" in rec and "sample_id" not in rec:
             return "crosspoint"
         if any(k in rec for k in ("protocols", "family", "answer_kind")):
@@ -155,27 +155,6 @@ def _detect_format(path: Path) -> str:
             record="line 0",
         )
     raise BadInputError("benchmark file holds no records", file=path)
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(0-based line number, record)``; a corrupt line is an error naming the line."""
-    with path.open("r", encoding="utf-8") as f:
-        for line_no, line in enumerate(f):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadInputError(
-                    f"not valid JSON ({exc.msg} at column {exc.colno})",
-                    file=path,
-                    record=f"line {line_no + 1}",
-                ) from None
-            if not isinstance(rec, dict):
-                raise BadInputError(
-                    "a record must be a JSON object", file=path, record=f"line {line_no + 1}"
-                )
-            yield line_no, rec
 
 
 def _need(rec: dict[str, Any], key: str, file: Path, record: str) -> Any:

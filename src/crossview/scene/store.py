@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +110,57 @@ def read_json(path: str | Path) -> Any:
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"unreadable ({exc})", file=path) from exc
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(0-based line number, record)`` of a JSON-lines file, skipping blank lines.
+
+    Raises:
+        BadInputError: naming the file and line of a line that is not a JSON object.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError("file is missing", file=path)
+    with path.open("r", encoding="utf-8") as f:
+        for line_no, line in enumerate(f):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BadInputError(
+                    f"not valid JSON ({exc.msg} at column {exc.colno})",
+                    file=path,
+                    record=f"line {line_no + 1}",
+                ) from None
+            if not isinstance(rec, dict):
+                raise BadInputError(
+                    "a record must be a JSON object", file=path, record=f"line {line_no + 1}"
+                )
+            yield line_no, rec
+
+
+def link_or_copy(src: str | Path, dst: str | Path) -> bool:
+    """Place the file ``src`` at ``dst`` without copying it where possible: a hard link (same
+    bytes, no extra space), or a copy across file systems. Atomic; an existing ``dst`` is kept.
+
+    Returns:
+        True when ``dst`` was created, False when it existed already.
+    """
+    src, dst = Path(src), Path(dst)
+    if dst.exists():
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    # a unique temporary name: jobs on several hosts may place the same file at once
+    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}")
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+    # renaming onto another hard link of the same file does nothing: drop the temporary
+    tmp.unlink(missing_ok=True)
+    return True
 
 
 def write_json(path: str | Path, obj: Any) -> None:
