@@ -179,14 +179,15 @@ def quickstart_cmd(
     c.print(
         f"in {total:.0f} s (" + ", ".join(f"{k} {v:.0f} s" for k, v in res.seconds.items()) + ")"
     )
-    c.print(res.report_md.read_text(encoding="utf-8"), markup=False)
-    c.print("Where to look:", style="bold")
-    c.print(f"  report       {res.report_html}  (open in a browser; also {res.report_md.name})")
-    c.print(
-        f"  questions    {res.dataset / 'questions.jsonl'}  (card: {res.dataset / 'README.md'})"
+    # plain echo: paths and the table must not be wrapped at the terminal width
+    typer.echo(res.report_md.read_text(encoding="utf-8"))
+    first_scene = next(iter(sorted(res.scenes.iterdir())))
+    typer.echo("Where to look:")
+    typer.echo(f"  report     {res.report_html}  (open in a browser; also {res.report_md.name})")
+    typer.echo(
+        f"  questions  {res.dataset / 'questions.jsonl'}  (card: {res.dataset / 'README.md'})"
     )
-    c.print(
-        f"  scenes       {res.scenes}  (look at one: crossview show "
-        f"{next(iter(sorted(res.scenes.iterdir())))} --out sheet.png)"
+    typer.echo(
+        f"  scenes     {res.scenes}  (look at one: crossview show {first_scene} --out sheet.png)"
     )
-    c.print(f"  runs         {out / 'runs'}  (predictions.jsonl, summary.json per model)")
+    typer.echo(f"  runs       {out / 'runs'}  (predictions.jsonl and summary.json per model)")
