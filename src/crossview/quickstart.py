@@ -153,9 +153,8 @@ def quickstart_cmd(
     model: Annotated[
         str | None,
         typer.Option(
-            help="Also evaluate this model, KIND:ARG (e.g. "
-            "openai:gpt-4o with --base-url via "
-            "OPENAI_BASE_URL, hf:Qwen/Qwen3-VL-2B-Instruct)."
+            help="Also evaluate this model, KIND:ARG: e.g. openai:gpt-4o (server URL from "
+            "OPENAI_BASE_URL, key from OPENAI_API_KEY) or hf:Qwen/Qwen3-VL-2B-Instruct."
         ),
     ] = None,
     scenes: Annotated[int, typer.Option(help="Simulated scenes.")] = QuickstartConfig.scenes,
