@@ -187,6 +187,9 @@ class Prompt:
         image_size: ``(width, height)`` of the image a point answer refers to, if any.
         oracle_answer: the gold answer as text; filled only for backends that declare
             ``needs_gold`` (the ``oracle`` baseline), None for every real model.
+        item_type: the item's question type (a benchmark category a harness knows, never the
+            answer); solvers that dispatch per type (``classical``) read it.
+        options: the option texts in this prompt's order, without letters (also in ``text``).
     """
 
     item_id: str
@@ -198,6 +201,8 @@ class Prompt:
     regions: tuple[dict[str, Any], ...] = ()
     image_size: tuple[int, int] | None = None
     oracle_answer: str | None = None
+    item_type: str = ""
+    options: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -217,3 +222,6 @@ class Response:
     error: str | None = None
     attempts: int = 1
     latency_s: float = 0.0
+    backend_note: str | None = None
+    """Why a backend answered as it did (the classical solver's reason for abstaining);
+    recorded in predictions.jsonl, never read by the answer extraction."""

@@ -102,6 +102,8 @@ def build_tasks(
             regions=tuple(item.regions),
             image_size=size,
             oracle_answer=gold,
+            item_type=item.type,
+            options=tuple(options),
         )
         tasks.append(Task(prompt=prompt, options=options, answer=answer))
     return tasks

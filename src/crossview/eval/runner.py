@@ -112,6 +112,8 @@ def make_record(
         attempts=response.attempts,
         latency_s=round(response.latency_s, 4),
     )
+    if response.backend_note:
+        rec["backend_note"] = response.backend_note
     return rec
 
 

@@ -75,6 +75,7 @@ class _Sim:
         self.config = config
         self.world = world
         self.model = mj.MjModel.from_xml_string(world.mjcf)
+        _paint_table(mj, self.model, world.rig.rig_id)
         self.data = mj.MjData(self.model)
         m = self.model
         jid = [mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, n) for n in ARM_JOINTS]
@@ -422,3 +423,16 @@ def _render_view(
         depth_m=depth,
         masks=masks_from_arrays(visible, amodal),
     )
+
+
+def _paint_table(mj: Any, model: Any, rig_id: str) -> None:
+    """Fill the table texture with the rig's seeded pattern (before any renderer uploads it)."""
+    tid = mj.mj_name2id(model, mj.mjtObj.mjOBJ_TEXTURE, "table")
+    if tid < 0:
+        return
+    h, w, adr = int(model.tex_height[tid]), int(model.tex_width[tid]), int(model.tex_adr[tid])
+    nc = int(model.tex_nchannel[tid])
+    tex = wd.table_texture(rig_id, w)
+    if nc == 4:
+        tex = np.concatenate([tex, np.full((h, w, 1), 255, np.uint8)], -1)
+    model.tex_data[adr : adr + h * w * nc] = tex.reshape(-1)

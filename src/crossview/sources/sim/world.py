@@ -11,10 +11,12 @@ side). Camera azimuth is measured around +z from the +x axis, elevation up from 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
 from crossview.geometry.transforms import look_at
 from crossview.sources.sim.config import SimConfig
@@ -459,6 +461,42 @@ def _arm_mjcf(wrist_fovy: float) -> str:
     </body>"""
 
 
+TABLE_TEX = 512
+"""Side in texels of the table-top texture (filled by :func:`table_texture`)."""
+
+
+def table_texture(rig_id: str, size: int = TABLE_TEX) -> np.ndarray:
+    """(size, size, 3) uint8 RGB: a seeded, non-repeating wood-like table top.
+
+    Multi-octave value noise stretched along one axis (grain) plus sparse darker knots and
+    flecks, around the table's beige. It gives feature detectors something to match, as a
+    real table does; the same rig gets the same table.
+    """
+    seed = int.from_bytes(hashlib.sha1(rig_id.encode()).digest()[:8], "little")
+    rng = np.random.default_rng(seed)
+    field = np.zeros((size, size))
+    for octave, amp in ((8, 1.0), (32, 0.5), (128, 0.25)):
+        grid = rng.random((octave, max(2, octave // 4)))
+        field += (
+            amp
+            * np.asarray(
+                Image.fromarray((grid * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC),
+                dtype=np.float64,
+            )
+            / 255
+        )
+    field /= 1.75
+    base = np.array([204, 189, 163], dtype=np.float64)
+    img = base[None, None] * (0.7 + 0.5 * field[..., None])
+    # knots and flecks: dark blobs of a few texels, scattered without repeating
+    for _ in range(int(size * size / 900)):
+        cx, cy = rng.integers(0, size, 2)
+        r = int(rng.integers(2, 7))
+        y0, y1, x0, x1 = max(0, cy - r), min(size, cy + r), max(0, cx - r), min(size, cx + r)
+        img[y0:y1, x0:x1] *= rng.uniform(0.35, 0.7)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
 def build_world(config: SimConfig, rig: Rig, layout: Layout) -> World:
     """Write the MJCF of a scene: table, floor, lights, fixed cameras, arm and objects."""
     assets: list[str] = []
@@ -520,7 +558,9 @@ def build_world(config: SimConfig, rig: Rig, layout: Layout) -> World:
     <texture name="floor" type="2d" builtin="checker" rgb1="0.5 0.5 0.48"
              rgb2="0.42 0.42 0.4" width="256" height="256"/>
     <material name="floor" texture="floor" texrepeat="6 6"/>
-    <material name="table" rgba="0.8 0.74 0.64 1" specular="0.1" shininess="0.1"/>
+    <texture name="table" type="2d" builtin="flat" rgb1="0.8 0.74 0.64" width="{TABLE_TEX}"
+             height="{TABLE_TEX}"/>
+    <material name="table" texture="table" specular="0.1" shininess="0.1"/>
     <material name="table_leg" rgba="0.35 0.28 0.22 1"/>
     <material name="arm" rgba="0.86 0.86 0.88 1" specular="0.5" shininess="0.5"/>
     <material name="arm_dark" rgba="0.18 0.18 0.2 1"/>
