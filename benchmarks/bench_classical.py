@@ -1,95 +1,118 @@
-"""Per-type accuracy of the classical-vision solver next to random and the oracle.
+"""Per-type accuracy of the classical solver beside the random baseline and the oracle.
 
-Simulates a store, generates every family, evaluates ``classical``, ``random`` and ``oracle``
-through the harness, prints a per-type table with Wilson 95% intervals and writes it to
-docs/classical.md (with this command).
+Generates a benchmark with the engine (or reuses one), evaluates ``classical``, ``random``
+and ``oracle`` through the harness, prints a per-type table with Wilson 95% intervals and
+writes it into docs/classical.md between the ``BENCH`` markers, with the command that made it.
 
-    MUJOCO_GL=egl python benchmarks/bench_classical.py [--scenes 24] [--per-task 200] [--out DIR]
+    MUJOCO_GL=egl python benchmarks/bench_classical.py --scenes 8 --per-task 40
+    python benchmarks/bench_classical.py --bench /tmp/cls/ds/questions.jsonl   # reuse a dataset
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "classical.md"
+from crossview.eval.runner import EvalConfig, run_eval
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "classical.md"
+BEGIN, END = "<!-- BENCH:BEGIN -->", "<!-- BENCH:END -->"
+MODELS = ("classical", "random", "oracle")
+
+
+def _generate(work: Path, scenes: int, per_task: int, seed: int) -> Path:
+    py = [sys.executable, "-m", "crossview"]
+    store, ds = work / "store", work / "ds"
+    subprocess.run(
+        [*py, "sim", "--out", str(store), "--scenes", str(scenes), "--seed", str(seed)],
+        check=True,
+    )
+    subprocess.run(
+        [*py, "generate", "--scenes", str(store), "--out", str(ds), "--family", "all"]
+        + ["--per-task", str(per_task)],
+        check=True,
+    )
+    return ds / "questions.jsonl"
+
+
+def _cell(v: dict) -> str:
+    lo, hi = v["ci95"]
+    return f"{100 * v['accuracy']:.1f} [{100 * lo:.0f}, {100 * hi:.0f}]"
+
+
+def table(summaries: dict[str, dict]) -> str:
+    """Markdown table: one row per type, accuracy [Wilson 95%] per model, no-answer rate."""
+    cls = summaries["classical"]
+    types = sorted(cls["by_type"], key=lambda t: (not t.startswith("Q"), len(t), t))
+    head = (
+        "| type | n | classical | classical no-answer | classical on answered | random "
+        "| oracle |\n|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for t in types:
+        c = cls["by_type"][t]
+        answered = c["n"] - c["no_answer"]
+        prec = f"{100 * c['correct'] / answered:.0f}" if answered else "-"
+        rows.append(
+            f"| {t} | {c['n']} | {_cell(c)} | {100 * c['no_answer_rate']:.0f}% | {prec}"
+            f" | {_cell(summaries['random']['by_type'][t])}"
+            f" | {_cell(summaries['oracle']['by_type'][t])} |"
+        )
+    o = {m: s["overall"] for m, s in summaries.items()}
+    rows.append(
+        f"| **all** | {o['classical']['n']} | {_cell(o['classical'])} | "
+        f"{100 * o['classical']['no_answer_rate']:.0f}% | - | {_cell(o['random'])} "
+        f"| {_cell(o['oracle'])} |"
+    )
+    return head + "\n".join(rows) + "\n"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenes", type=int, default=24)
-    ap.add_argument("--per-task", type=int, default=200)
-    ap.add_argument("--out", type=Path, default=Path("/tmp/crossview-bench-classical"))
-    ap.add_argument("--write-doc", action="store_true", help="rewrite docs/classical.md")
-    args = ap.parse_args()
-
-    from crossview.engine.config import GenerateConfig
-    from crossview.engine.pipeline import generate
-    from crossview.eval.runner import EvalConfig, run_eval
-    from crossview.sources.sim.config import SimConfig
-    from crossview.sources.sim.runner import run_sim
-
-    t0 = time.perf_counter()
-    run_sim(args.out / "store", SimConfig(cameras=5), scenes=args.scenes, seed=0, workers=2)
-    generate(
-        args.out / "store",
-        args.out / "ds",
-        GenerateConfig(family="all", per_task=args.per_task, open_ended_fraction=0),
-        workers=2,
+    """Run the benchmark and update docs/classical.md."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--bench", type=Path, help="an existing questions.jsonl (skip generation)")
+    ap.add_argument("--scenes", type=int, default=8)
+    ap.add_argument("--per-task", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--work", type=Path, help="work folder (default: a temporary one)")
+    ap.add_argument("--no-doc", action="store_true", help="print only")
+    a = ap.parse_args()
+    work = a.work or Path(tempfile.mkdtemp(prefix="bench_classical_"))
+    bench = a.bench or _generate(work, a.scenes, a.per_task, a.seed)
+    summaries = {}
+    times = {}
+    for m in MODELS:
+        t0 = time.perf_counter()
+        summaries[m] = run_eval(EvalConfig(bench=bench, model=m, out=work / f"run_{m}"))
+        times[m] = time.perf_counter() - t0
+    tab = table(summaries)
+    print(tab)
+    cmd = "python benchmarks/bench_classical.py " + " ".join(sys.argv[1:])
+    n_items = summaries["classical"]["n_items"]
+    body = (
+        f"{BEGIN}\n\nCommand: `MUJOCO_GL=egl {cmd.strip()}` ({n_items} items; classical "
+        f"{times['classical']:.0f} s, "
+        f"{1000 * times['classical'] / max(n_items, 1):.0f} ms per item). Accuracy in %, "
+        'Wilson 95% interval in brackets; a no-answer counts as wrong; "on answered" is the '
+        "accuracy over the items the solver did answer.\n\n"
+        f"{tab}\n{END}"
     )
-    sums = {}
-    for m in ("classical", "random", "oracle"):
-        run = args.out / "runs" / m
-        sums[m] = run_eval(
-            EvalConfig(
-                bench=args.out / "ds" / "questions.jsonl",
-                model=m,
-                out=run,
-                resume=(run / "predictions.jsonl").is_file(),
-            )
-        )
-    cmd = (
-        f"MUJOCO_GL=egl python benchmarks/bench_classical.py --scenes {args.scenes} "
-        f"--per-task {args.per_task} --write-doc"
+    (work / "classical_table.json").write_text(
+        json.dumps({m: s["by_type"] for m, s in summaries.items()}, indent=1), encoding="utf-8"
     )
-
-    def cell(s: dict) -> str:
-        lo, hi = s["ci95"]
-        return f"{100 * s['accuracy']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
-
-    rows = [
-        "| type | n | classical [95% CI] | abstained | random [95% CI] | chance | oracle |",
-        "| --- | ---: | --- | ---: | --- | ---: | ---: |",
-    ]
-    for t, s in sums["classical"]["by_type"].items():
-        r, o = sums["random"]["by_type"][t], sums["oracle"]["by_type"][t]
-        rows.append(
-            f"| {t} | {s['n']} | {cell(s)} | {100 * s['no_answer_rate']:.0f}% | "
-            f"{cell(r)} | {100 * s['random_baseline']:.1f} | "
-            f"{100 * o['accuracy']:.1f} |"
-        )
-    ov = {m: s["overall"] for m, s in sums.items()}
-    rows.append(
-        f"| all | {ov['classical']['n']} | {cell(ov['classical'])} | "
-        f"{100 * ov['classical']['no_answer_rate']:.0f}% | {cell(ov['random'])} | "
-        f"{100 * ov['classical'].get('random_baseline', 0):.1f} | "
-        f"{100 * ov['oracle']['accuracy']:.1f} |"
-    )
-    table = "\n".join(rows)
-    print(table)
-    print(f"\n{time.perf_counter() - t0:.0f} s; command: {cmd}")
-    if args.write_doc:
+    if not a.no_doc and DOC.is_file():
         text = DOC.read_text(encoding="utf-8")
-        start = text.index("<!-- table -->")
-        end = text.index("<!-- /table -->")
-        DOC.write_text(
-            text[: start + len("<!-- table -->")] + f"\n\n`{cmd}`\n\n{table}\n\n" + text[end:],
-            encoding="utf-8",
-        )
-        print(f"wrote {DOC}")
-    (args.out / "table.json").write_text(json.dumps({m: s["by_type"] for m, s in sums.items()}))
+        if BEGIN in text and END in text:
+            text = text[: text.index(BEGIN)] + body + text[text.index(END) + len(END) :]
+        else:
+            text += "\n" + body + "\n"
+        DOC.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ _MODULES = {
     "random": "crossview.eval.backends.baselines",
     "oracle": "crossview.eval.backends.baselines",
     "crossviewer": "crossview.model.backend",
-    "classical": "crossview.eval.backends.solver_backend",
-    "classical-cv": "crossview.eval.backends.classical",
+    "classical": "crossview.eval.backends.classical",
 }
 _REGISTRY: dict[str, type[Backend]] = {}
 

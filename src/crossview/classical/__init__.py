@@ -1,0 +1,99 @@
+"""A classical multi-view geometry solver for the benchmark's questions.
+
+It answers from exactly what a model is shown (images with their overlays or markers, the
+question text and options, and masks under the region protocol), never from scene ground truth:
+local features (SIFT, ORB) with ratio test and mutual check, RANSAC fundamental matrices and
+homographies, marker / overlay detection against the named palette colours, and appearance
+and shape statistics inside masks. Where it cannot decide it gives no answer with a reason.
+
+Entry points: :func:`answer_prompt` (a harness prompt to a response text) and
+:func:`crossview.classical.solver.solve` (a :class:`~crossview.classical.query.Query` to an
+:class:`~crossview.classical.query.Answer`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from crossview.classical.query import Answer, Query, split_prompt, type_from_id, type_from_text
+
+if TYPE_CHECKING:
+    from crossview.eval.items import Prompt
+
+__all__ = ["Answer", "Query", "answer", "answer_prompt", "query_from_prompt", "render_answer"]
+
+REFUSAL = "I cannot determine the answer"
+
+
+def query_from_prompt(prompt: Prompt) -> Query:
+    """Build the solver's view of a harness prompt (text, images, regions; never the gold)."""
+    letters = list(prompt.letters)
+    question, options = split_prompt(prompt.text, letters)
+    images = [np.asarray(img.open()) for img in prompt.images]
+    qtype = (
+        getattr(prompt, "item_type", "") or type_from_id(prompt.item_id) or type_from_text(question)
+    )
+    return Query(
+        text=prompt.text,
+        question=question,
+        options=options,
+        letters=letters,
+        images=images,
+        answer_kind=prompt.answer_kind,
+        qtype=qtype,
+        regions=list(prompt.regions),
+    )
+
+
+def render_answer(ans: Answer, size: tuple[int, int] | None, coord_format: str) -> str:
+    """The response text of an answer: ``Answer: B``, a JSON point, or an explicit refusal.
+
+    The refusal's reason is written without option names, so the harness's extractor reads it
+    as no answer rather than as a mention of an option.
+    """
+    if ans.letter is not None:
+        return f"Answer: {ans.letter}"
+    if ans.point is not None and size is not None:
+        u, v = ans.point
+        w, h = size
+        if coord_format == "absolute":
+            x, y = u, v
+        else:
+            scale = 1.0 if coord_format == "relative" else 1000.0
+            x, y = (u + 0.5) / w * scale, (v + 0.5) / h * scale
+        return f'{{"point_2d": [{x:.2f}, {y:.2f}]}}'
+    reason = ans.reason or "no method applies"
+    return f"{REFUSAL} (classical solver: {_scrub(reason)})."
+
+
+def _scrub(reason: str) -> str:
+    """Remove words the extractor could read as an option (colours, digits, letters alone)."""
+    import re
+
+    from crossview.eval.extract import COLOR_WORDS
+
+    words = []
+    for w in reason.split():
+        core = re.sub(r"\W", "", w).lower()
+        if core in COLOR_WORDS or any(ch.isdigit() for ch in core) or len(core) == 1:
+            continue
+        if core in ("yes", "no", "image", "images"):
+            continue
+        words.append(w)
+    return " ".join(words)
+
+
+def answer(prompt: Prompt, coord_format: str = "absolute") -> tuple[str, str | None]:
+    """Answer one harness prompt: ``(response text, abstention reason or None)``."""
+    from crossview.classical.solver import solve
+
+    ans = solve(query_from_prompt(prompt))
+    text = render_answer(ans, prompt.image_size, coord_format)
+    return text, None if ans.answered else (ans.reason or "no method applies")
+
+
+def answer_prompt(prompt: Prompt, coord_format: str = "absolute") -> str:
+    """Answer one harness prompt with the classical solver; returns the response text."""
+    return answer(prompt, coord_format)[0]

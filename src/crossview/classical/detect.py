@@ -1,0 +1,219 @@
+"""Find what was drawn onto an image: coloured dots, arrows and mask overlays.
+
+The solver knows the palette (:data:`crossview.render.palette.PALETTE`) and reads the colour
+names from the question, as a model would. Everything here works on the rendered pixels only:
+
+- a **dot** is a disc of the named colour (radius :func:`~crossview.render.markers.marker_radius`)
+  inside a dark outline and a light ring: colour components of about the disc's area whose
+  surrounding circle is dark;
+- an **arrow** is a stroke of the named colour, outlined in dark, with a small disc at its tail
+  and two barbs at its head: the colour pixels next to dark pixels, their principal axis, and the
+  end with the wider spread is the head;
+- an **overlay** is a translucent fill (alpha 0.45) bounded by a one-pixel contour of the colour
+  with a dark line on both sides: the contour pixels are found and their outline filled. The fill
+  can be undone (:func:`untint`) to recover the object's own colours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from crossview.render.markers import marker_radius
+from crossview.render.palette import PALETTE
+
+OVERLAY_ALPHA = 0.45
+_DARK_MAX = 60  # a pixel of the dark outline: every channel at most this
+
+
+@dataclass(frozen=True)
+class Dot:
+    """A detected dot: sub-pixel centre, pixel area and a score in [0, 1] (ring darkness)."""
+
+    uv: tuple[float, float]
+    area: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """A detected arrow: tail and head pixels (u, v), and how many pixels support it."""
+
+    tail: tuple[float, float]
+    head: tuple[float, float]
+    support: int
+
+    @property
+    def direction(self) -> np.ndarray:
+        """Unit vector from tail to head in the image."""
+        d = np.subtract(self.head, self.tail).astype(float)
+        return d / max(float(np.linalg.norm(d)), 1e-9)
+
+
+def color_distance(image: np.ndarray, color: str) -> np.ndarray:
+    """Per-pixel max-abs RGB difference to a palette colour, (H, W) int."""
+    rgb = np.asarray(PALETTE[color], np.int16)
+    return np.abs(image.astype(np.int16) - rgb).max(axis=2)
+
+
+def dark_mask(image: np.ndarray) -> np.ndarray:
+    """Pixels dark enough to belong to a marker's outline, (H, W) bool."""
+    return image.max(axis=2) <= _DARK_MAX
+
+
+def _ring_darkness(image: np.ndarray, u: float, v: float, radius: float) -> float:
+    """Fraction of rays from (u, v) that cross a darkish pixel just outside ``radius``."""
+    h, w = image.shape[:2]
+    bright = image.max(axis=2)
+    ang = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    rr = radius + np.arange(-0.5, 2.6, 0.5)
+    xs = np.rint(u + np.outer(np.cos(ang), rr)).astype(int)
+    ys = np.rint(v + np.outer(np.sin(ang), rr)).astype(int)
+    ok = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+    vals = np.where(ok, bright[ys.clip(0, h - 1), xs.clip(0, w - 1)], 255)
+    inside = ok.all(axis=1)
+    if not inside.any():
+        return 0.0
+    return float((vals[inside].min(axis=1) <= 140).mean())
+
+
+def find_dots(image: np.ndarray, color: str, tol: int = 45) -> list[Dot]:
+    """Dots of a palette colour in an RGB image, best first.
+
+    Args:
+        image: (H, W, 3) uint8 RGB as shown to the model.
+        color: palette colour name.
+        tol: max-abs RGB tolerance of a disc pixel.
+
+    Returns:
+        Dots whose area is that of a marker disc and whose surrounding circle is dark, sorted
+        by ring darkness (the most dot-like first); empty when there is none.
+    """
+    h, w = image.shape[:2]
+    r = marker_radius(w, h)
+    disc = np.pi * r * r
+    close = color_distance(image, color) <= tol
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(close.astype(np.uint8), connectivity=8)
+    out: list[Dot] = []
+    for k in range(1, n):
+        x0, y0, bw, bh, area = (int(s) for s in stats[k])
+        if not 0.3 * disc <= area <= 1.8 * disc or max(bw, bh) > 2 * r + 4:
+            continue
+        ys, xs = np.nonzero(lab[y0 : y0 + bh, x0 : x0 + bw] == k)
+        u, v = float(xs.mean() + x0), float(ys.mean() + y0)
+        score = _ring_darkness(image, u, v, r)
+        if score >= 0.7:
+            out.append(Dot((u, v), area, score))
+    out.sort(key=lambda d: (-d.score, abs(d.area - disc)))
+    return out
+
+
+def best_dot(image: np.ndarray, color: str) -> Dot | None:
+    """The most dot-like dot of a colour, or None."""
+    dots = find_dots(image, color)
+    return dots[0] if dots else None
+
+
+def _near_dark(image: np.ndarray, color: str, tol: int, reach: int) -> np.ndarray:
+    close = color_distance(image, color) <= tol
+    dark = dark_mask(image).astype(np.uint8)
+    k = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    return close & (cv2.dilate(dark, k) > 0)
+
+
+def find_arrow(image: np.ndarray, color: str, tol: int = 45) -> Arrow | None:
+    """The arrow of a palette colour in an RGB image, or None.
+
+    The colour pixels next to a dark outline are kept (an object of the same colour has no
+    dark outline inside it); the largest connected group and the groups near it form the
+    arrow. Its principal axis gives the two ends; the head is the end whose pixels spread
+    wider across the axis (the barbs), the tail the end with the small disc.
+    """
+    h, w = image.shape[:2]
+    r = marker_radius(w, h)
+    m = _near_dark(image, color, tol, 2)
+    n, lab, stats, cents = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return None
+    big = int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) + 1
+    if stats[big, cv2.CC_STAT_AREA] < 6:
+        return None
+    keep = [big]
+    c0 = cents[big]
+    span = max(stats[big, cv2.CC_STAT_WIDTH], stats[big, cv2.CC_STAT_HEIGHT])
+    for k in range(1, n):
+        near = np.linalg.norm(cents[k] - c0) <= span + 3 * r
+        if k != big and stats[k, cv2.CC_STAT_AREA] >= 3 and near:
+            keep.append(k)
+    ys, xs = np.nonzero(np.isin(lab, keep))
+    pts = np.stack([xs, ys], 1).astype(float)
+    if len(pts) < 6:
+        return None
+    mean = pts.mean(0)
+    cov = np.cov((pts - mean).T)
+    _, evecs = np.linalg.eigh(cov)
+    axis = evecs[:, 1]
+    t = (pts - mean) @ axis
+    s = (pts - mean) @ evecs[:, 0]
+    lo, hi = float(t.min()), float(t.max())
+    length = hi - lo
+    if length < 2.5 * r:
+        return None
+    band = max(0.25 * length, 2.0 * r)
+    spread_lo = float(np.ptp(s[t <= lo + band])) if np.any(t <= lo + band) else 0.0
+    spread_hi = float(np.ptp(s[t >= hi - band])) if np.any(t >= hi - band) else 0.0
+    p_lo = mean + lo * axis
+    p_hi = mean + hi * axis
+    # the tail point is the disc centre, about 0.6 r inside the extreme pixel
+    if spread_hi >= spread_lo:
+        head, tail = p_hi, mean + (lo + 0.6 * r) * axis
+    else:
+        head, tail = p_lo, mean + (hi - 0.6 * r) * axis
+    return Arrow((float(tail[0]), float(tail[1])), (float(head[0]), float(head[1])), len(pts))
+
+
+def find_overlay(image: np.ndarray, color: str, tol: int = 30, min_px: int = 12) -> np.ndarray:
+    """The mask drawn as an overlay of a palette colour, (H, W) bool (empty if none).
+
+    Contour pixels are those of the colour with a dark pixel beside them; each contour
+    component of at least ``min_px`` pixels is closed and filled.
+    """
+    h, w = image.shape[:2]
+    contour = _near_dark(image, color, tol, 1).astype(np.uint8)
+    contour = cv2.morphologyEx(contour, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(contour, connectivity=8)
+    keep = np.zeros((h, w), np.uint8)
+    for k in range(1, n):
+        if stats[k, cv2.CC_STAT_AREA] >= min_px:
+            keep[lab == k] = 1
+    if not keep.any():
+        return np.zeros((h, w), bool)
+    cs, _ = cv2.findContours(keep, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    filled = np.zeros((h, w), np.uint8)
+    cv2.drawContours(filled, cs, -1, 1, -1)
+    return filled.astype(bool)
+
+
+def untint(image: np.ndarray, mask: np.ndarray, color: str) -> np.ndarray:
+    """Undo an overlay's translucent fill: the object's own RGB inside ``mask``, (N, 3) float."""
+    rgb = np.asarray(PALETTE[color], float)
+    px = image[mask].astype(float)
+    return np.clip((px - OVERLAY_ALPHA * rgb) / (1 - OVERLAY_ALPHA), 0, 255)
+
+
+def marker_pixels(image: np.ndarray, colors: list[str], tol: int = 45) -> np.ndarray:
+    """Pixels belonging to drawn markers or contours of the given colours (dilated), bool.
+
+    Used to keep local features off what was drawn: a feature on a dot or a contour is not a
+    feature of the scene.
+    """
+    h, w = image.shape[:2]
+    r = marker_radius(w, h)
+    out = np.zeros((h, w), np.uint8)
+    for c in colors:
+        for d in find_dots(image, c, tol):
+            cv2.circle(out, (round(d.uv[0]), round(d.uv[1])), int(np.ceil(r + 4)), 1, -1)
+        out |= _near_dark(image, c, tol, 1).astype(np.uint8)
+    return cv2.dilate(out, np.ones((5, 5), np.uint8)) > 0

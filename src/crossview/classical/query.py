@@ -1,0 +1,182 @@
+"""What the solver reads: the prompt text split into question and options, the images, the
+question type, and the answer it gives (a letter, a point, or no answer with a reason)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from crossview.render.palette import PALETTE
+
+XVR_TYPES = (
+    "point_correspondence",
+    "directional_correspondence",
+    "spatial_verification",
+    "temporal_verification",
+    "viewpoint_localization",
+    "directional_view_localization",
+    "cross_scenario_localization",
+    "language_conditioned_localization",
+)
+CROSSPOINT_TYPES = (
+    "Fine-grained Grounding",
+    "Visibility Reasoning",
+    "Correspondence-Judgement",
+    "Correspondence-Pointing",
+)
+CROSSVIEW_TYPES = tuple(f"Q{k}" for k in range(1, 18))
+ALL_TYPES = CROSSVIEW_TYPES + XVR_TYPES + CROSSPOINT_TYPES
+
+_OPTION_LINE = re.compile(r"^\s*([A-Z])[.)]\s+(.*\S)\s*$")
+_COLOR_WORD = re.compile(r"\b(" + "|".join(PALETTE) + r")\b", re.I)
+_OUTLINED = re.compile(r"outlined in (" + "|".join(PALETTE) + r")\b", re.I)
+
+
+@dataclass
+class Query:
+    """One prompt as the solver sees it.
+
+    Attributes:
+        text: the whole prompt text.
+        question: the text before the options.
+        options: option texts without letters (option k has letter ``letters[k]``).
+        letters: valid letters.
+        images: RGB uint8 arrays in order ("Image 1" first).
+        answer_kind: ``choice``, ``point`` or ``free``.
+        qtype: the question type (``Q1`` ... / XVR id / CrossPoint name) or None if unknown.
+        regions: region-protocol references (masks), possibly empty.
+    """
+
+    text: str
+    question: str
+    options: list[str]
+    letters: list[str]
+    images: list[np.ndarray]
+    answer_kind: str = "choice"
+    qtype: str | None = None
+    regions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the first image."""
+        h, w = self.images[0].shape[:2]
+        return w, h
+
+    def colors_in(self, text: str) -> list[str]:
+        """Palette colour words of a text, lower case, in order of first mention."""
+        out: list[str] = []
+        for m in _COLOR_WORD.finditer(text):
+            c = m.group(1).lower()
+            if c not in out:
+                out.append(c)
+        return out
+
+    def option_colors(self) -> list[str | None]:
+        """The palette colour each option names (the first one), or None."""
+        out: list[str | None] = []
+        for o in self.options:
+            cs = self.colors_in(o)
+            out.append(cs[0] if cs else None)
+        return out
+
+    def outlined(self, text: str | None = None) -> list[str]:
+        """Overlay colours named as "outlined in X", in order of mention (repeats kept)."""
+        return [
+            m.group(1).lower() for m in _OUTLINED.finditer(self.question if text is None else text)
+        ]
+
+
+def split_prompt(text: str, letters: list[str]) -> tuple[str, list[str]]:
+    """Split a prompt into the question and its lettered option texts."""
+    lines = text.splitlines()
+    opts: dict[str, str] = {}
+    first = None
+    for k, line in enumerate(lines):
+        m = _OPTION_LINE.match(line)
+        if m and m.group(1) in letters and m.group(1) not in opts:
+            opts[m.group(1)] = m.group(2)
+            if first is None:
+                first = k
+    question = "\n".join(lines[:first] if first is not None else lines)
+    return question, [opts.get(letter, "") for letter in letters]
+
+
+def type_from_id(item_id: str) -> str | None:
+    """The question type written in a native sample id (``<scene>-<type>-<n>``), if any."""
+    for t in sorted(ALL_TYPES, key=len, reverse=True):
+        token = t.replace(" ", "_")
+        if re.search(rf"(?:^|-){re.escape(token)}(?:-|$)", item_id):
+            return t
+    return None
+
+
+_TEXT_RULES: list[tuple[str, str]] = [
+    (r"same camera rig|scenario", "cross_scenario_localization"),
+    (r"at the location of a camera|taken from there", "viewpoint_localization"),
+    (
+        r"reference camera|on its (?:left|right)|to your (?:left|right)",
+        "directional_view_localization",
+    ),
+    (
+        r"wrist camera|top-down|from above|low camera|camera.*(?:low|height)",
+        "language_conditioned_localization",
+    ),
+    (r"different time|same time|same moment", "temporal_verification"),
+    (r"wrong place", "spatial_verification"),
+    (r"arrow", "directional_correspondence"),
+    (r"pixel coordinates|\(x, ?y\)", "Correspondence-Pointing"),
+    (r"dot.*(?:visible|be seen|hidden)", "Visibility Reasoning"),
+    (r"dots? in image 3|image 3 shows several", "point_correspondence"),
+    (r"dot", "Correspondence-Judgement"),
+    (r"pairing", "Q4"),
+    (r"three objects are marked|which of them is", "Q3"),
+    (r"two (?:candidates|marked objects)", "Q2"),
+    (r"travel|displaced|moved", "Q14"),
+    (r"occlude|hides it|hidden in image", "Q8"),
+    (r"closest in 3d|nearest in 3d|closest", "Q9"),
+    (r"larger, smaller", "Q10"),
+    (r"increase in apparent size|grows", "Q16"),
+    (r"in which image", "Q12"),
+    (r"least hidden|largest fraction|most completely", "Q11"),
+    (r"left-right|left of", "Q13"),
+    (r"nearer|in front of", "Q15"),
+    (r"touching|in contact|overlap", "Q17"),
+    (r"cannot be seen in image 2|not visible in image 2", "Q7"),
+    (r"be seen in image 2|visible in image 2", "Q6"),
+    (r"same instance|same physical object\?|same object\?", "Q5"),
+    (r"same physical object|which marked object in image 2 is it|is also seen", "Q1"),
+]
+
+
+def type_from_text(text: str) -> str | None:
+    """Guess the question type from its wording (a fallback for files without native ids)."""
+    low = text.lower()
+    if "point to" in low or "where is the" in low:
+        return "Fine-grained Grounding"
+    for pattern, t in _TEXT_RULES:
+        if re.search(pattern, low):
+            return t
+    return None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The solver's answer: a letter, a point (pixels of ``view``), or no answer with a reason."""
+
+    letter: str | None = None
+    point: tuple[float, float] | None = None
+    view: int | None = None
+    reason: str = ""
+
+    @property
+    def answered(self) -> bool:
+        """True when the solver committed to an answer."""
+        return self.letter is not None or self.point is not None
+
+
+def no_answer(reason: str) -> Answer:
+    """An honest abstention; ``reason`` must not name an option (no colours, no numbers)."""
+    return Answer(reason=reason)
