@@ -526,3 +526,62 @@ def cross_scenario(s: Solver, q: Query) -> Answer:
             continue
         scores.append(1.0 - ft.similarity(q.images[0], q.images[m[0] - 1]))
     return _pick(scores, 1.5, q.letters, "global image similarity")
+
+
+def _image_number(option: str) -> int | None:
+    nums = [int(t) for t in option.replace(".", " ").split() if t.isdigit()]
+    return nums[0] - 1 if nums else None
+
+
+def _centre_direction(s: Solver, a: int, b: int) -> np.ndarray | None:
+    """Unit direction of camera b's centre in camera a's frame (x right, y down, z forward),
+    from the relative pose of the two images under the assumed intrinsics."""
+    pose = ft.relative_pose(s.pair(a, b), s.q.size)
+    if pose is None:
+        return None
+    R, t = pose
+    c = -R.T @ t  # x_b = R x_a + t: b's centre is where x_b = 0
+    n = float(np.linalg.norm(c))
+    return c / n if n > 0 else None
+
+
+@handles("directional_view_localization")
+def directional_view(s: Solver, q: Query) -> Answer:
+    """The candidate camera on the asked side: sign of its centre's x in Image 1's frame."""
+    text = q.question.lower()
+    side = "left" if " left" in text else "right" if " right" in text else None
+    if side is None:
+        return no_answer("the question asks for neither left nor right")
+    xs: list[float | None] = []
+    for o in q.options:
+        k = _image_number(o)
+        c = None if k is None or k == 0 else _centre_direction(s, 0, k)
+        xs.append(None if c is None else float(c[0]))
+    if any(x is None for x in xs):
+        return no_answer("no reliable relative pose for every candidate")
+    want = [x < -0.15 if side == "left" else x > 0.15 for x in xs]
+    if sum(want) != 1 or sum(x * xs[0] < 0 for x in xs[1:]) != len(xs) - 1:
+        return no_answer(f"candidate sides {[round(x, 2) for x in xs]} do not single one out")
+    return Answer(letter=q.letters[want.index(True)])
+
+
+@handles("viewpoint_localization")
+def viewpoint(s: Solver, q: Query) -> Answer:
+    """The candidate whose camera centre, from the relative pose, projects onto Image 1's dot."""
+    colors = q.colors_in(q.question)
+    dots = [d for c in colors for d in det.find_dots(q.images[0], c)[:1]]
+    if len(dots) != 1:
+        return no_answer("expected one dot in Image 1")
+    dot = np.asarray(dots[0].uv, dtype=float)
+    w, h = s.q.size
+    f = 0.5 * w / np.tan(np.radians(60.0) / 2)
+    scores: list[float | None] = []
+    for o in q.options:
+        k = _image_number(o)
+        c = None if k is None or k == 0 else _centre_direction(s, 0, k)
+        if c is None or c[2] <= 0.05:
+            scores.append(None)
+            continue
+        uv = np.array([f * c[0] / c[2] + (w - 1) / 2, f * c[1] / c[2] + (h - 1) / 2])
+        scores.append(float(np.linalg.norm(uv - dot)))
+    return _pick(scores, 1.5, q.letters, "camera centre projected into Image 1")
