@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from crossview.engine.config import GenerateConfig
+from crossview.engine.executors import ExecutorOption, WorkersOption
 from crossview.errors import BadInputError
 
 _D = GenerateConfig()
@@ -71,20 +72,8 @@ def generate_cmd(
             "shape, source, rig; repeatable."
         ),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="local: processes working in parallel (default 1); ray: most tasks in "
-            "flight at once (default: as many as the cluster runs)."
-        ),
-    ] = None,
-    executor: Annotated[
-        str,
-        typer.Option(
-            help="Where jobs run: local (this machine) or ray (a Ray cluster at $RAY_ADDRESS, "
-            "else a local Ray instance; needs the ray extra). Same output for the same seed."
-        ),
-    ] = "local",
+    workers: WorkersOption = None,
+    executor: ExecutorOption = "local",
     verify: Annotated[
         bool, typer.Option(help="Run the oracle on the result; exit 1 unless it scores 100%.")
     ] = False,

@@ -24,7 +24,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from crossview.errors import BadInputError, CrossviewError, require
 
@@ -174,3 +176,20 @@ def _run_ray(
         for ref in pending:  # a job failed: stop the rest instead of leaving them running
             ray.cancel(ref)
     return results
+
+
+# CLI options shared by every command that runs per-scene jobs (sim, generate)
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        help="local: processes working in parallel (default 1); ray: most tasks in flight at "
+        "once (default: as many as the cluster runs)."
+    ),
+]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        help="Where jobs run: local (this machine) or ray (a Ray cluster at $RAY_ADDRESS, else "
+        "a local Ray instance; needs the ray extra). Same output for the same seed."
+    ),
+]

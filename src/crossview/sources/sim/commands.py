@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from crossview.engine.executors import ExecutorOption, WorkersOption
 from crossview.errors import BadInputError
 from crossview.sources.sim.config import SimConfig
 
@@ -65,20 +66,8 @@ def sim(
     size: Annotated[
         str, typer.Option(help="Image size WxH in pixels.")
     ] = f"{_DEFAULT.width}x{_DEFAULT.height}",
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="local: processes rendering in parallel (default 1); ray: most tasks in "
-            "flight at once (default: as many as the cluster runs)."
-        ),
-    ] = None,
-    executor: Annotated[
-        str,
-        typer.Option(
-            help="Where jobs run: local (this machine) or ray (a Ray cluster at $RAY_ADDRESS, "
-            "else a local Ray instance; needs the ray extra). Same output for the same seed."
-        ),
-    ] = "local",
+    workers: WorkersOption = None,
+    executor: ExecutorOption = "local",
     overwrite: Annotated[
         bool, typer.Option(help="Re-simulate scenes already in the store instead of skipping.")
     ] = False,
