@@ -481,15 +481,25 @@ def _yes_no(q: Query, yes: bool) -> Answer:
     return no_answer("the options are not yes and no")
 
 
-@handles("Q13")
-def left_right(s: Solver, q: Query) -> Answer:
-    """Order of the two objects' mask centroids in Image 2 against the stated order."""
+def _pair_in_image2(s: Solver, q: Query) -> tuple[np.ndarray, np.ndarray] | Answer:
+    """Masks in Image 2 of the two objects a Q13 / Q15 question names (its 3rd and 4th marks),
+    or the no-answer saying why they cannot be read."""
     cs = q.outlined()
     if len(cs) < 4:
         return no_answer("the objects are not named in both images")
     m1, m2 = _mask(s, 1, cs[2]), _mask(s, 1, cs[3])
     if m1 is None or m2 is None:
         return no_answer("an overlay was not found")
+    return m1, m2
+
+
+@handles("Q13")
+def left_right(s: Solver, q: Query) -> Answer:
+    """Order of the two objects' mask centroids in Image 2 against the stated order."""
+    pair = _pair_in_image2(s, q)
+    if isinstance(pair, Answer):
+        return pair
+    m1, m2 = pair
     dx = _centroid(m2)[0] - _centroid(m1)[0]
     if abs(dx) < 0.02 * s.q.size[0]:
         return no_answer("the objects are horizontally too close")
@@ -503,12 +513,10 @@ def left_right(s: Solver, q: Query) -> Answer:
 @handles("Q15")
 def depth_order(s: Solver, q: Query) -> Answer:
     """Ground-plane cue: the object whose mask reaches lower in the image is nearer."""
-    cs = q.outlined()
-    if len(cs) < 4:
-        return no_answer("the objects are not named in both images")
-    m1, m2 = _mask(s, 1, cs[2]), _mask(s, 1, cs[3])
-    if m1 is None or m2 is None:
-        return no_answer("an overlay was not found")
+    pair = _pair_in_image2(s, q)
+    if isinstance(pair, Answer):
+        return pair
+    m1, m2 = pair
     b1, b2 = float(np.nonzero(m1)[0].max()), float(np.nonzero(m2)[0].max())
     if abs(b1 - b2) < 0.03 * s.q.size[1]:
         return no_answer("the objects' ground contacts are at about the same image height")
