@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from crossview.classical.query import Answer, Query, split_prompt, type_from_id, type_from_text
+from crossview.classical.query import (
+    Answer,
+    Query,
+    open_options,
+    split_prompt,
+    type_from_id,
+    type_from_text,
+)
 
 if TYPE_CHECKING:
     from crossview.eval.items import Prompt
@@ -28,10 +35,20 @@ REFUSAL = "I cannot determine the answer"
 
 
 def query_from_prompt(prompt: Prompt) -> Query:
-    """Build the solver's view of a harness prompt (text, images, regions; never the gold)."""
+    """Build the solver's view of a harness prompt (text, images, regions; never the gold).
+
+    An open-ended prompt gets the options its question implies (:func:`open_options`), with
+    letters, and the short answer each stands for.
+    """
+    from crossview.eval.items import LETTERS
+
     letters = list(prompt.letters)
     question, options = split_prompt(prompt.text, letters)
     images = [np.asarray(img.open()) for img in prompt.images]
+    short: list[str] = []
+    if prompt.answer_kind == "free":
+        options, short = open_options(question, images)
+        letters = list(LETTERS[: len(options)])
     qtype = (
         getattr(prompt, "item_type", "") or type_from_id(prompt.item_id) or type_from_text(question)
     )
@@ -44,16 +61,27 @@ def query_from_prompt(prompt: Prompt) -> Query:
         answer_kind=prompt.answer_kind,
         qtype=qtype,
         regions=list(prompt.regions),
+        short_answers=short,
     )
 
 
-def render_answer(ans: Answer, size: tuple[int, int] | None, coord_format: str) -> str:
-    """The response text of an answer: ``Answer: B``, a JSON point, or an explicit refusal.
+def render_answer(
+    ans: Answer,
+    size: tuple[int, int] | None,
+    coord_format: str,
+    short_answers: list[str] | None = None,
+) -> str:
+    """The response text of an answer: ``Answer: B`` (the option's short answer for an
+    open-ended item, ``Answer: red``), a JSON point, or an explicit refusal.
 
     The refusal's reason is written without option names, so the harness's extractor reads it
     as no answer rather than as a mention of an option.
     """
     if ans.letter is not None:
+        if short_answers:
+            from crossview.eval.items import LETTERS
+
+            return f"Answer: {short_answers[LETTERS.index(ans.letter)]}"
         return f"Answer: {ans.letter}"
     if ans.point is not None and size is not None:
         u, v = ans.point
@@ -89,8 +117,9 @@ def answer(prompt: Prompt, coord_format: str = "absolute") -> tuple[str, str | N
     """Answer one harness prompt: ``(response text, abstention reason or None)``."""
     from crossview.classical.solver import solve
 
-    ans = solve(query_from_prompt(prompt))
-    text = render_answer(ans, prompt.image_size, coord_format)
+    q = query_from_prompt(prompt)
+    ans = solve(q)
+    text = render_answer(ans, prompt.image_size, coord_format, q.short_answers)
     return text, None if ans.answered else (ans.reason or "no method applies")
 
 

@@ -196,10 +196,22 @@ def find_overlay(image: np.ndarray, color: str, tol: int = 30, min_px: int = 12)
     return filled.astype(bool)
 
 
+def interior(mask: np.ndarray, depth: float = 3.0) -> np.ndarray:
+    """The part of an overlay mask at least ``depth`` px inside its outline (where the drawn
+    contour and its dark line do not reach), or the mask itself when that part is empty."""
+    d = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    inner = d > depth
+    return inner if inner.any() else mask
+
+
 def untint(image: np.ndarray, mask: np.ndarray, color: str) -> np.ndarray:
-    """Undo an overlay's translucent fill: the object's own RGB inside ``mask``, (N, 3) float."""
+    """Undo an overlay's translucent fill: the object's own RGB inside ``mask``, (N, 3) float.
+
+    Only the mask's :func:`interior` is read: the drawn contour (the overlay colour itself)
+    and its dark line are not the object's colours.
+    """
     rgb = np.asarray(PALETTE[color], float)
-    px = image[mask].astype(float)
+    px = image[interior(mask)].astype(float)
     return np.clip((px - OVERLAY_ALPHA * rgb) / (1 - OVERLAY_ALPHA), 0, 255)
 
 

@@ -45,7 +45,8 @@ class Query:
         options: option texts without letters (option k has letter ``letters[k]``).
         letters: valid letters.
         images: RGB uint8 arrays in order ("Image 1" first).
-        answer_kind: ``choice``, ``point`` or ``free``.
+        answer_kind: ``choice``, ``point`` or ``free``; a ``free`` item gets options derived
+            from its question (:func:`open_options`) and ``short_answers`` to write.
         qtype: the question type (``Q1`` ... / XVR id / CrossPoint name) or None if unknown.
         regions: region-protocol references (masks), possibly empty.
     """
@@ -58,6 +59,8 @@ class Query:
     answer_kind: str = "choice"
     qtype: str | None = None
     regions: list[dict[str, Any]] = field(default_factory=list)
+    short_answers: list[str] = field(default_factory=list)
+    """For an open-ended item: the short answer each (derived) option stands for."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -102,6 +105,74 @@ def split_prompt(text: str, letters: list[str]) -> tuple[str, list[str]]:
                 first = k
     question = "\n".join(lines[:first] if first is not None else lines)
     return question, [opts.get(letter, "") for letter in letters]
+
+
+def two_groups(question: str) -> tuple[list[str], list[str]]:
+    """The two equal groups of colours a matching question lists (Image 1's first), or two
+    empty lists: the question names each colour once, the first half in Image 1."""
+    cs: list[str] = []
+    for m in _COLOR_WORD.finditer(question):
+        c = m.group(1).lower()
+        if c not in cs:
+            cs.append(c)
+    n = len(cs) // 2
+    if n < 2 or 2 * n != len(cs):
+        return [], []
+    return cs[:n], cs[n:]
+
+
+def open_options(question: str, images: list[np.ndarray]) -> tuple[list[str], list[str]]:
+    """The options an open-ended question implies, worded as its multiple-choice twin would
+    word them, and the short answer each stands for. Empty lists when none can be derived.
+
+    Read from the answer instruction: "Answer with one of: a, b" (those words), "Answer by
+    naming the right object" (the outlined objects of the sentence listing the candidates),
+    "Answer with the image number" (the images named as candidates, else every image),
+    "Answer with the colour of the marker / dot" (the palette colours drawn as a dot or arrow in
+    the last image and not named in the question), "Answer with the matching pairs" (every
+    pairing of the two listed groups).
+    """
+    from itertools import permutations
+
+    low = question.lower()
+    if m := re.search(r"answer with one of:\s*([^.\n]+)", low):
+        words = [w.strip() for w in m.group(1).split(",") if w.strip()]
+        return [w.capitalize() for w in words], words
+    if "answer by naming the right object" in low:
+        sentences = re.split(r"(?<=[.?:])\s+", question)
+        listing = next((x for x in sentences if re.search(r"\bor the object outlined", x)), "")
+        cs = [m.group(1).lower() for m in _OUTLINED.finditer(listing)]
+        return [f"The object outlined in {c}" for c in cs], cs
+    if "answer with the image number" in low:
+        n = len(images)
+        nums = list(range(1, n + 1))
+        if m := re.search(r"images (\d+)\s*-\s*(\d+)", low):
+            nums = list(range(int(m.group(1)), int(m.group(2)) + 1))
+        elif m := re.search(r"images ((?:\d+, )*\d+,? and \d+)", low):
+            nums = [int(x) for x in re.findall(r"\d+", m.group(1))]
+        nums = [k for k in nums if 1 <= k <= n]
+        return [f"Image {k}" for k in nums], [f"image {k}" for k in nums]
+    if re.search(r"answer with the colou?r of the (?:marker|dot|arrow)", low):
+        from crossview.classical import detect as det
+
+        named = {m.group(1).lower() for m in _COLOR_WORD.finditer(question)}
+        target = images[-1]
+        arrows = "arrow" in low
+        cs = [
+            c
+            for c in PALETTE
+            if c not in named
+            and (det.find_arrow(target, c) if arrows else det.best_dot(target, c)) is not None
+        ]
+        return [c.capitalize() for c in cs], cs
+    if "matching pairs" in low:
+        left, right = two_groups(question)
+        if left:
+            texts = [
+                ", ".join(f"{a}-{b}" for a, b in zip(left, perm)) for perm in permutations(right)
+            ]
+            return [t.capitalize() for t in texts], texts
+    return [], []
 
 
 def type_from_id(item_id: str) -> str | None:

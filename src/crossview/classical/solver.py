@@ -41,6 +41,8 @@ class Solver:
         self._feat: dict[int, ft.Features] = {}
         self._tv: dict[tuple[int, int], ft.TwoView] = {}
         self._exclude: dict[int, np.ndarray] = {}
+        self.cache: dict[tuple, object] = {}
+        """Per-query memo for handlers (planes, colour-space images)."""
 
     # -- shared machinery -----------------------------------------------------------------
     def exclude(self, k: int) -> np.ndarray:
@@ -593,3 +595,7 @@ def viewpoint(s: Solver, q: Query) -> Answer:
         uv = np.array([f * c[0] / c[2] + (w - 1) / 2, f * c[1] / c[2] + (h - 1) / 2])
         scores.append(float(np.linalg.norm(uv - dot)))
     return _pick(scores, 1.5, q.letters, "camera centre projected into Image 1")
+
+
+# the object handlers on the table plane register themselves on import
+from crossview.classical import objects as _objects  # noqa: E402,F401
