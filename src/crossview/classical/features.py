@@ -21,6 +21,8 @@ RATIO = 0.85
 MIN_INLIERS = 18
 """Inliers needed before a fundamental matrix is trusted (fewer: RANSAC can fit noise)."""
 MIN_MATCHES = 10
+MIN_PLANE_INLIERS = 12
+"""Inliers needed before a homography of the table plane is trusted."""
 EPI_THRESH = 1.5
 
 
@@ -180,6 +182,38 @@ def homography(tv: TwoView) -> tuple[np.ndarray | None, int]:
     if H is None or m is None:
         return None, 0
     return H, int(m.sum())
+
+
+def transfer(H: np.ndarray, uv: tuple[float, float]) -> tuple[float, float] | None:
+    """Map a pixel through a homography (None when it goes to infinity)."""
+    p = H @ np.array([uv[0], uv[1], 1.0])
+    if abs(p[2]) < 1e-9:
+        return None
+    return float(p[0] / p[2]), float(p[1] / p[2])
+
+
+def area_scale(H: np.ndarray, uv: tuple[float, float]) -> float:
+    """Local area magnification of a homography at ``uv`` (|det| of its Jacobian)."""
+    x = np.array([uv[0], uv[1], 1.0])
+    p = H @ x
+    w = p[2]
+    if abs(w) < 1e-9:
+        return float("inf")
+    J = (H[:2, :2] * w - np.outer(p[:2], H[2, :2])) / (w * w)
+    return abs(float(np.linalg.det(J)))
+
+
+def foot(m: np.ndarray) -> tuple[float, float] | None:
+    """Bottom centre of a mask: where the object meets the table in the image, or None when
+    the mask reaches the image's bottom edge (the foot is cut off)."""
+    ys, xs = np.nonzero(m)
+    if len(ys) == 0:
+        return None
+    bottom = int(ys.max())
+    if bottom >= m.shape[0] - 2:
+        return None
+    low = ys >= bottom - max(2, int(0.1 * np.ptp(ys)))
+    return float(np.median(xs[low])), float(bottom)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -29,70 +29,37 @@ from crossview.classical.solver import (
     handles,
 )
 
-MIN_PLANE_INLIERS = 20
-"""Inliers needed before a table homography is trusted."""
 PRESENT = 0.35
 """Share of the expected object area, of the object's colour, that says "visible"."""
 ABSENT = 0.06
 """At most this share says "not visible"."""
 
 
-def plane(s: Solver, a: int, b: int) -> np.ndarray | None:
-    """The table-plane homography from image a to image b, or None when not trusted."""
-    key = ("plane", a, b)
+def _chromaticity(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chromaticity ``(r, g) / (r + g + b)`` (..., 2) and brightness ``r + g + b`` (...,)."""
+    x = rgb.astype(np.float32)
+    total = x.sum(-1)
+    return x[..., :2] / np.maximum(total, 1.0)[..., None], total
+
+
+def object_color(s: Solver, k: int, color: str, m: np.ndarray) -> tuple[np.ndarray, float]:
+    """An overlaid object's own colour, tint undone: median chromaticity (2,) and brightness."""
+    chroma, total = _chromaticity(det.untint(s.q.images[k], m, color))
+    return np.median(chroma, 0), float(np.median(total))
+
+
+def color_like(s: Solver, k: int, ref: tuple[np.ndarray, float]) -> np.ndarray:
+    """Pixels of image k of the colour ``ref`` (from :func:`object_color`), bool (H, W).
+
+    Chromaticity within 0.04 of the reference (shading scales r, g and b together and leaves it
+    nearly unchanged) and brightness within a factor of 2.5 either way.
+    """
+    key = ("chroma", k)
     if key not in s.cache:
-        tv = s.pair(a, b)
-        H, n = ft.homography(tv)
-        s.cache[key] = H if H is not None and n >= MIN_PLANE_INLIERS else None
-    return s.cache[key]
-
-
-def transfer(H: np.ndarray, uv: tuple[float, float]) -> tuple[float, float] | None:
-    """Map a pixel through a homography (None when it goes to infinity)."""
-    p = H @ np.array([uv[0], uv[1], 1.0])
-    if abs(p[2]) < 1e-9:
-        return None
-    return float(p[0] / p[2]), float(p[1] / p[2])
-
-
-def area_scale(H: np.ndarray, uv: tuple[float, float]) -> float:
-    """Local area magnification of a homography at ``uv`` (|det| of its Jacobian)."""
-    x = np.array([uv[0], uv[1], 1.0])
-    p = H @ x
-    w = p[2]
-    if abs(w) < 1e-9:
-        return float("inf")
-    J = (H[:2, :2] * w - np.outer(p[:2], H[2, :2])) / (w * w)
-    return abs(float(np.linalg.det(J)))
-
-
-def foot(m: np.ndarray) -> tuple[float, float] | None:
-    """Bottom centre of a mask: where the object meets the table in the image, or None when
-    the mask reaches the image's bottom edge (the foot is cut off)."""
-    ys, xs = np.nonzero(m)
-    if len(ys) == 0:
-        return None
-    bottom = int(ys.max())
-    if bottom >= m.shape[0] - 2:
-        return None
-    low = ys >= bottom - max(2, int(0.1 * np.ptp(ys)))
-    return float(np.median(xs[low])), float(bottom)
-
-
-def object_lab(s: Solver, k: int, color: str, m: np.ndarray) -> np.ndarray:
-    """Median Lab colour (OpenCV 8-bit scale) of an overlaid object, tint undone, (3,)."""
-    px = det.untint(s.q.images[k], m, color).astype(np.uint8).reshape(-1, 1, 3)
-    return np.median(cv2.cvtColor(px, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(float), 0)
-
-
-def color_like(s: Solver, k: int, lab: np.ndarray) -> np.ndarray:
-    """Pixels of image k whose colour is close to ``lab`` (chroma within 14, lightness 60)."""
-    key = ("lab", k)
-    if key not in s.cache:
-        s.cache[key] = cv2.cvtColor(s.q.images[k], cv2.COLOR_RGB2LAB).astype(np.int16)
-    img = s.cache[key]
-    chroma = np.hypot(img[..., 1] - lab[1], img[..., 2] - lab[2])
-    return (chroma < 14) & (np.abs(img[..., 0] - lab[0]) < 60)
+        s.cache[key] = _chromaticity(s.q.images[k])
+    chroma, total = s.cache[key]  # type: ignore[misc]
+    near = np.abs(chroma - ref[0]).max(-1) < 0.04
+    return near & (total > ref[1] / 2.5) & (total < ref[1] * 2.5)
 
 
 def presence(s: Solver, a: int, color: str, b: int) -> tuple[float | None, str]:
@@ -105,19 +72,19 @@ def presence(s: Solver, a: int, color: str, b: int) -> tuple[float | None, str]:
     m = _mask(s, a, color)
     if m is None:
         return None, "an overlay was not found"
-    H = plane(s, a, b)
-    f = foot(m)
+    H = s.plane(a, b)
+    f = ft.foot(m)
     if H is None or f is None:
         return None, "no trusted table plane between the images"
-    p = transfer(H, f)
+    p = ft.transfer(H, f)
     if p is None:
         return None, "the table plane maps the object to infinity"
     h, w = s.q.images[b].shape[:2]
-    expected = float(m.sum()) * area_scale(H, f)
+    expected = float(m.sum()) * ft.area_scale(H, f)
     side = float(np.sqrt(max(expected, 1.0)))
     if not (-0.5 * side <= p[0] < w + 0.5 * side and -0.5 * side <= p[1] < h + 1.5 * side):
         return 0.0, "the object's foot falls outside the other image"
-    like = color_like(s, b, object_lab(s, a, color, m))
+    like = color_like(s, b, object_color(s, a, color, m))
     u0, u1 = int(max(0, p[0] - 1.2 * side)), int(min(w, p[0] + 1.2 * side + 1))
     v0, v1 = int(max(0, p[1] - 2.0 * side)), int(min(h, p[1] + 0.5 * side + 1))
     if u1 <= u0 or v1 <= v0:
@@ -144,29 +111,35 @@ def visibility(s: Solver, q: Query) -> Answer:
 
 @handles("Q7")
 def exclusive_presence(s: Solver, q: Query) -> Answer:
-    """The one object whose colour is missing at its transferred place in Image 2."""
+    """The one object whose colour is missing at its transferred place in Image 2.
+
+    The question says exactly one object is not visible: one clear absence with every other
+    measured object clearly present answers; so does, by elimination, one object that could not
+    be measured when all the others are clearly present.
+    """
     shares = [presence(s, 0, c, 1)[0] if c else None for c in q.option_colors()]
-    if any(x is None for x in shares):
-        return no_answer("an object could not be transferred to the other image")
-    absent = [k for k, x in enumerate(shares) if x is not None and x <= 2 * ABSENT]
-    present = [k for k, x in enumerate(shares) if x is not None and x >= PRESENT]
-    if len(absent) == 1 and len(present) == len(shares) - 1:
-        return Answer(letter=q.letters[absent[0]])
+    low = [k for k, x in enumerate(shares) if x is not None and x <= 2 * ABSENT]
+    unsure = [k for k, x in enumerate(shares) if x is not None and 2 * ABSENT < x < PRESENT]
+    unknown = [k for k, x in enumerate(shares) if x is None]
+    if len(low) == 1 and not unsure:
+        return Answer(letter=q.letters[low[0]])
+    if not low and not unsure and len(unknown) == 1:
+        return Answer(letter=q.letters[unknown[0]])
     return no_answer("the colours do not single out one missing object")
 
 
 def _transferred_foot(s: Solver, a: int, color: str, b: int) -> tuple[float, float] | None:
     m = _mask(s, a, color)
-    H = plane(s, a, b)
-    f = None if m is None else foot(m)
-    return None if H is None or f is None else transfer(H, f)
+    H = s.plane(a, b)
+    f = None if m is None else ft.foot(m)
+    return None if H is None or f is None else ft.transfer(H, f)
 
 
 def _feet(s: Solver, k: int, colors: list[str | None]) -> list[tuple[float, float] | None]:
     out = []
     for c in colors:
         m = _mask(s, k, c)
-        out.append(None if m is None else foot(m))
+        out.append(None if m is None else ft.foot(m))
     return out
 
 
@@ -188,14 +161,14 @@ def nearest_neighbour(s: Solver, q: Query) -> Answer:
 @handles("Q14")
 def displacement(s: Solver, q: Query) -> Answer:
     """The object whose foot moved farthest on the table between the two images."""
-    H = plane(s, 0, 1)
+    H = s.plane(0, 1)
     if H is None:
         return no_answer("no trusted table plane between the images")
     scores: list[float | None] = []
     for c, f2 in zip(q.option_colors(), _feet(s, 1, q.option_colors())):
         m1 = _mask(s, 0, c)
-        f1 = None if m1 is None else foot(m1)
-        p = None if f1 is None else transfer(H, f1)
+        f1 = None if m1 is None else ft.foot(m1)
+        p = None if f1 is None else ft.transfer(H, f1)
         if p is None or f2 is None:
             scores.append(None)
             continue
@@ -206,34 +179,51 @@ def displacement(s: Solver, q: Query) -> Answer:
 
 @handles("Q8")
 def occluder(s: Solver, q: Query) -> Answer:
-    """The candidate in Image 2 that stands in front of the query's transferred place.
+    """The candidate in Image 2 that stands in front of the query's visible part.
 
     The query's foot moves to Image 2 over the table; its visible pixels there are those of its
-    colour near that place. The occluder is the candidate that borders them and whose own foot
-    is lower in the image (nearer the camera).
+    colour in a window around that place (else the place itself). The occluder is the
+    candidate whose mask borders them and whose own foot is lower in the image (nearer the
+    camera) than theirs.
     """
     c = _first_outlined(q)
     m = _mask(s, 0, c) if c else None
-    H = plane(s, 0, 1)
-    f = None if m is None else foot(m)
-    if m is None or H is None or f is None:
+    H = s.plane(0, 1)
+    f = None if m is None else ft.foot(m)
+    if c is None or m is None or H is None or f is None:
         return no_answer("the query could not be transferred over the table")
-    p = transfer(H, f)
+    p = ft.transfer(H, f)
     if p is None:
         return no_answer("the table plane maps the query to infinity")
-    side = float(np.sqrt(max(float(m.sum()) * area_scale(H, f), 1.0)))
+    h, w = q.images[1].shape[:2]
+    side = float(np.sqrt(max(float(m.sum()) * ft.area_scale(H, f), 1.0)))
+    cands = [_mask(s, 1, oc) for oc in q.option_colors()]
+    window = np.zeros((h, w), bool)
+    u0, u1 = int(max(0, p[0] - 1.5 * side)), int(min(w, p[0] + 1.5 * side + 1))
+    v0, v1 = int(max(0, p[1] - 2.5 * side)), int(min(h, p[1] + 1.0 * side + 1))
+    window[v0:v1, u0:u1] = True
+    seen = color_like(s, 1, object_color(s, 0, c, m)) & window
+    for cm in cands:
+        if cm is not None:
+            seen &= ~cm
+    if seen.sum() >= 10:
+        target = seen
+        bottom = float(np.nonzero(seen)[0].max())
+    else:
+        target = np.zeros((h, w), bool)
+        target[int(np.clip(p[1] - 0.5 * side, 0, h - 1)), int(np.clip(p[0], 0, w - 1))] = True
+        bottom = p[1]
+    dist = cv2.distanceTransform((~target).astype(np.uint8), cv2.DIST_L2, 3)
     scores: list[float | None] = []
-    for oc in q.option_colors():
-        om = _mask(s, 1, oc)
-        of = None if om is None else foot(om)
-        if om is None or of is None:
+    for cm in cands:
+        of = None if cm is None else ft.foot(cm)
+        if cm is None:
             scores.append(None)
             continue
-        ys, xs = np.nonzero(om)
-        near = float(np.min(np.hypot(xs - p[0], ys - (p[1] - 0.5 * side))))
-        front = of[1] >= p[1] - 0.25 * side
+        near = float(dist[cm].min())
+        front = of is None or of[1] >= bottom - 0.25 * side
         scores.append((near + 1.0) * (1.0 if front else 4.0))
-    return _pick(scores, 1.5, q.letters, "nearest object in front of the transferred place")
+    return _pick(scores, 1.5, q.letters, "nearest object in front of the visible part")
 
 
 def _gap(m1: np.ndarray, m2: np.ndarray) -> float:
@@ -246,8 +236,13 @@ def _gap(m1: np.ndarray, m2: np.ndarray) -> float:
 
 @handles("Q17")
 def contact(s: Solver, q: Query) -> Answer:
-    """Not touching when the two masks are clearly apart in Image 2: two objects in contact
-    stay adjacent in every view (the contact point projects into both)."""
+    """Touching or not, from the two masks in Image 2.
+
+    Two objects in contact stay adjacent in every view (the contact point projects into both
+    masks): a clear gap in Image 2 says "no". Masks that touch in Image 2 with their feet at
+    the same image height stand side by side at the same depth on the table: "yes". Adjacent
+    masks at different heights may be one object behind the other: no answer.
+    """
     cs = q.outlined()
     if len(cs) < 4:
         return no_answer("the objects are not named in both images")
@@ -257,7 +252,10 @@ def contact(s: Solver, q: Query) -> Answer:
     g = _gap(m1, m2)
     if g > 4.0:
         return _yes_no(q, False)
-    return no_answer("the objects are adjacent in both images; contact is not decidable")
+    b1, b2 = float(np.nonzero(m1)[0].max()), float(np.nonzero(m2)[0].max())
+    if g <= 3.5 and abs(b1 - b2) <= 0.035 * q.images[1].shape[0]:
+        return _yes_no(q, True)
+    return no_answer("the objects are adjacent at different depths; contact is not decidable")
 
 
 def _hidden_score(s: Solver, k: int, color: str | None, others: list[str]) -> float | None:

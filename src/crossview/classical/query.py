@@ -92,6 +92,23 @@ class Query:
         ]
 
 
+_OUTLINED_IN = re.compile(
+    r"outlined in (" + "|".join(PALETTE) + r")\b(?:\s+(?:seen |shown )?(?:in|from) image (\d+))?",
+    re.I,
+)
+
+
+def outlined_by_image(text: str) -> dict[int, list[str]]:
+    """Overlay colours named with their image ("outlined in red in Image 2" -> {1: [red]}),
+    0-based image index to colours in order of mention; colours named without an image are
+    left out."""
+    out: dict[int, list[str]] = {}
+    for m in _OUTLINED_IN.finditer(text):
+        if m.group(2):
+            out.setdefault(int(m.group(2)) - 1, []).append(m.group(1).lower())
+    return out
+
+
 def split_prompt(text: str, letters: list[str]) -> tuple[str, list[str]]:
     """Split a prompt into the question and its lettered option texts."""
     lines = text.splitlines()
