@@ -11,7 +11,7 @@ the solver says it cannot decide.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -28,12 +28,14 @@ EPI_THRESH = 1.5
 
 @dataclass
 class Features:
-    """Keypoints (N, 2) in image pixels and their descriptors, per detector."""
+    """Keypoints (N, 2) in image pixels and their descriptors, per detector; ``sift_sizes``
+    (N,) is each SIFT keypoint's diameter in image pixels."""
 
     sift_pts: np.ndarray
     sift_desc: np.ndarray | None
     orb_pts: np.ndarray
     orb_desc: np.ndarray | None
+    sift_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
     @property
     def count(self) -> int:
@@ -90,13 +92,16 @@ def detect(image: np.ndarray, exclude: np.ndarray | None = None) -> Features:
         keep = (~exclude).astype(np.uint8) * 255
         mask = cv2.resize(keep, (big.shape[1], big.shape[0]), interpolation=cv2.INTER_NEAREST)
     out = []
+    sizes = np.zeros(0, np.float32)
     for det in (sift, orb):
         kps, desc = det.detectAndCompute(big, mask)
         # a pixel centre at integer u maps to UPSCALE * u + (UPSCALE - 1) / 2 when upsampled
         pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
         pts = (pts - (UPSCALE - 1) / 2) / UPSCALE
         out += [pts, desc]
-    return Features(out[0], out[1], out[2], out[3])
+        if det is sift:
+            sizes = np.float32([k.size for k in kps]) / UPSCALE
+    return Features(out[0], out[1], out[2], out[3], sizes)
 
 
 def _mutual(da: np.ndarray | None, db: np.ndarray | None, norm: int) -> list[tuple[int, int]]:

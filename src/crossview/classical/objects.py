@@ -13,6 +13,8 @@ to image b. See docs/classical.md for the rules and their measured accuracy.
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import cv2
 import numpy as np
 
@@ -27,6 +29,9 @@ from crossview.classical.solver import (
     _pick,
     _yes_no,
     handles,
+)
+from crossview.classical.solver import (
+    _image_number as _image_index,
 )
 
 PRESENT = 0.35
@@ -327,3 +332,90 @@ def group_matching(s: Solver, q: Query) -> Answer:
         ok = len(pairs) == len(left) and all(v is not None for v in vals)
         totals.append(sum(vals) if ok else None)  # type: ignore[arg-type]
     return _pick(totals, 1.15, q.letters, "total appearance and epipolar cost of the pairing")
+
+
+HUES: dict[str, tuple[tuple[int, int], ...]] = {
+    "red": ((0, 7), (170, 180)),
+    "brown": ((8, 19),),
+    "yellow": ((20, 35),),
+    "green": ((40, 75),),
+    "cyan": ((80, 100),),
+    "blue": ((101, 125),),
+    "purple": ((126, 169),),
+}
+"""OpenCV hue ranges (0-180) of the saturated object colours a tabletop scene uses."""
+
+
+def color_blobs(image: np.ndarray, min_px: int = 25) -> dict[str, list[np.ndarray]]:
+    """Saturated single-hue regions of an image (the coloured objects; the table, the floor,
+    the arm and grey objects are unsaturated), per hue class, each a bool (H, W) mask of at
+    least ``min_px`` pixels (scaled from 320x240), largest first."""
+    h, w = image.shape[:2]
+    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+    vivid = (hsv[..., 1] > 115) & (hsv[..., 2] > 40)
+    least = max(6, int(min_px * w * h / (320 * 240)))
+    out: dict[str, list[np.ndarray]] = {}
+    for name, ranges in HUES.items():
+        sel = np.zeros((h, w), bool)
+        for lo, hi in ranges:
+            sel |= (hsv[..., 0] >= lo) & (hsv[..., 0] <= hi)
+        sel = cv2.morphologyEx((sel & vivid).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3)))
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(sel, connectivity=8)
+        keep = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= least]
+        keep.sort(key=lambda k: -stats[k, cv2.CC_STAT_AREA])
+        if keep:
+            out[name] = [lab == k for k in keep]
+    return out
+
+
+def _motion(s: Solver, a: int, b: int) -> float | None:
+    """How far the coloured objects seem to have moved on the table between images a and b:
+    the largest displacement, in object sizes, of a transferred foot among the hue classes
+    that show exactly one object in both images; None without a trusted plane or matches."""
+    H = s.plane(a, b)
+    if H is None:
+        return None
+    ba, bb = s.blobs(a), s.blobs(b)
+    moves = []
+    for name, ms in ba.items():
+        if len(ms) != 1 or len(bb.get(name, [])) != 1:
+            continue
+        fa, fb = ft.foot(ms[0]), ft.foot(bb[name][0])
+        p = None if fa is None else ft.transfer(H, fa)
+        if p is None or fb is None:
+            continue
+        size = float(np.sqrt(bb[name][0].sum()))
+        moves.append(float(np.hypot(p[0] - fb[0], p[1] - fb[1])) / size)
+    return max(moves) if moves else None
+
+
+@handles("temporal_verification")
+def temporal(s: Solver, q: Query) -> Answer:
+    """The image whose objects sit elsewhere on the table than in the other images.
+
+    The table does not move between moments, so its homography holds across time; the feet of
+    the coloured objects, carried over it, land on their counterparts between two synchronised
+    images and miss them when one image is from another moment.
+    """
+    n = len(q.images)
+    if n < 3:
+        return no_answer("needs at least three images")
+    motion = {(a, b): _motion(s, a, b) for a, b in combinations(range(n), 2)}
+    if any(m is None for m in motion.values()):
+        return no_answer("not every pair of images has a trusted table plane and shared objects")
+    scores: list[float | None] = []
+    for k in range(n):
+        inside = [m for (a, b), m in motion.items() if k in (a, b) and m is not None]
+        outside = [m for (a, b), m in motion.items() if k not in (a, b) and m is not None]
+        if not inside or not outside:
+            scores.append(None)
+            continue
+        # out of sync: every pair with it moves, the pairs without it do not
+        scores.append(float(np.median(outside)) - min(inside))
+    img_scores = [
+        scores[k] if (k := _image_index(o)) is not None and 0 <= k < n else None for o in q.options
+    ]
+    valid = sorted(x for x in img_scores if x is not None)
+    if len(valid) < 2 or valid[0] > -0.6 or valid[1] - valid[0] < 0.5:
+        return no_answer("the objects' positions do not single out one image")
+    return Answer(letter=q.letters[img_scores.index(valid[0])])

@@ -80,6 +80,15 @@ class Solver:
             self.cache[key] = H if H is not None and n >= ft.MIN_PLANE_INLIERS else None
         return self.cache[key]  # type: ignore[return-value]
 
+    def blobs(self, k: int) -> dict[str, list[np.ndarray]]:
+        """Saturated colour regions of image k per hue class (the coloured objects)."""
+        key = ("blobs", k)
+        if key not in self.cache:
+            from crossview.classical.objects import color_blobs
+
+            self.cache[key] = color_blobs(self.q.images[k])
+        return self.cache[key]  # type: ignore[return-value]
+
     def textureless(self) -> bool:
         """True when the images carry too few local features to match at all."""
         return sum(self.features(k).count for k in range(len(self.q.images))) < 8 * len(
@@ -296,6 +305,39 @@ def correspondence_pointing(s: Solver, q: Query) -> Answer:
     if not (0 <= u < w and 0 <= v < h):
         return no_answer("the transferred point leaves the image")
     return Answer(point=(float(u), float(v)), view=1)
+
+
+@handles("directional_correspondence")
+def directional_correspondence(s: Solver, q: Query) -> Answer:
+    """Transfer the reference arrows' heads into the target by epipolar lines; the candidate
+    arrow whose head lies on them wins (the target's arrows share one tail)."""
+    ref = _reference_color(q)
+    if ref is None:
+        return no_answer("the reference arrow's colour is not named")
+    target = len(q.images) - 1
+    heads = []
+    for k in range(target):
+        a = det.find_arrow(q.images[k], ref)
+        if a is not None:
+            heads.append((k, a.head))
+    if not heads:
+        return no_answer("the reference arrows were not found")
+    if s.textureless():
+        return no_answer("the images carry no matchable texture")
+    lines, point = _predict_point(s, heads, target)
+    if not lines:
+        return no_answer("no trusted geometry between the reference images and the target")
+    scores: list[float | None] = []
+    for c in q.option_colors():
+        a = det.find_arrow(q.images[target], c) if c else None
+        if a is None:
+            scores.append(None)
+            continue
+        d = sum(ft.line_distance(line, a.head) for line in lines) / len(lines)
+        if point is not None:
+            d += 0.5 * float(np.hypot(a.head[0] - point[0], a.head[1] - point[1]))
+        scores.append(d + 1.0)
+    return _pick(scores, 1.5, q.letters, "epipolar transfer of the arrow heads")
 
 
 @handles("spatial_verification")
@@ -614,5 +656,6 @@ def viewpoint(s: Solver, q: Query) -> Answer:
     return _pick(scores, 1.5, q.letters, "camera centre projected into Image 1")
 
 
-# the object handlers on the table plane register themselves on import
+# the handlers of the object and layout modules register themselves on import
+from crossview.classical import layout as _layout  # noqa: E402,F401
 from crossview.classical import objects as _objects  # noqa: E402,F401
