@@ -419,3 +419,29 @@ def temporal(s: Solver, q: Query) -> Answer:
     if len(valid) < 2 or valid[0] > -0.6 or valid[1] - valid[0] < 0.5:
         return no_answer("the objects' positions do not single out one image")
     return Answer(letter=q.letters[img_scores.index(valid[0])])
+
+
+@handles("Fine-grained Grounding")
+def grounding(s: Solver, q: Query) -> Answer:
+    """A point on the object named by its colour: the single saturated region of that hue.
+
+    Object level: the region's most interior pixel. "The top of ...": the most interior pixel
+    of the region's upper fifth (objects stand upright on the table, so their top is
+    highest in the image). Descriptions without a colour, grey objects, and colours shared by
+    several regions get no answer: telling shapes apart is not attempted.
+    """
+    named = [c for c in q.colors_in(q.question) if c in HUES]
+    if len(named) != 1:
+        return no_answer("the description names no object colour this solver can segment")
+    regions = s.blobs(0).get(named[0], [])
+    # one region, or one that dwarfs the rest (specks where a highlight split the object)
+    if not regions or (len(regions) > 1 and regions[1].sum() * 4 > regions[0].sum()):
+        return no_answer("the named colour does not single out one region")
+    m = regions[0]
+    if "top of" in q.question.lower():
+        ys = np.nonzero(m)[0]
+        cut = ys.min() + 0.2 * (ys.max() - ys.min())
+        m = m & (np.arange(m.shape[0])[:, None] <= cut)
+    dist = cv2.distanceTransform(m.astype(np.uint8), cv2.DIST_L2, 3)
+    v, u = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return Answer(point=(float(u), float(v)), view=0)
