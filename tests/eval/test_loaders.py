@@ -219,3 +219,15 @@ def test_native_auto_protocol_per_item_and_open_answer(tmp_path: Path) -> None:
     assert items["mk"].images[0].path.name == "b_mk.png" and items["mk"].choice_kind == "color"
     region = {it.id: it for it in load_benchmark(path, protocol="region").items}
     assert region["ov"].answer == "region 2"
+
+
+def test_prompts_do_not_carry_track_ids(crossviewer_bench: Path) -> None:
+    """A region's ground-truth track id would give away matching answers: only the oracle's
+    prompts (built with the gold) keep it; every model sees view, object and mask alone."""
+    from crossview.eval.prompts import build_tasks
+
+    item = load_benchmark(crossviewer_bench).items[0]
+    assert all("track_id" in r for r in item.regions)
+    shown = build_tasks(item)[0].prompt.regions
+    assert shown and all("track_id" not in r and "mask_rle" in r for r in shown)
+    assert all("track_id" in r for r in build_tasks(item, with_gold=True)[0].prompt.regions)

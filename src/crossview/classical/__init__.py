@@ -13,6 +13,7 @@ Entry points: :func:`answer_prompt` (a harness prompt to a response text) and
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,11 +21,13 @@ import numpy as np
 from crossview.classical.query import (
     Answer,
     Query,
+    name_regions,
     open_options,
     split_prompt,
     type_from_id,
     type_from_text,
 )
+from crossview.render.palette import PALETTE
 
 if TYPE_CHECKING:
     from crossview.eval.items import Prompt
@@ -32,28 +35,35 @@ if TYPE_CHECKING:
 __all__ = ["Answer", "Query", "answer", "answer_prompt", "query_from_prompt", "render_answer"]
 
 REFUSAL = "I cannot determine the answer"
+_COLOR_WORDS = re.compile(r"\b(?:" + "|".join(PALETTE) + r")\b")
 
 
 def query_from_prompt(prompt: Prompt) -> Query:
     """Build the solver's view of a harness prompt (text, images, regions; never the gold).
 
     An open-ended prompt gets the options its question implies (:func:`open_options`), with
-    letters, and the short answer each stands for.
+    letters, and the short answer each stands for. Region-protocol references are named as
+    overlays would be (:func:`~crossview.classical.query.name_regions`), with their masks.
     """
     from crossview.eval.items import LETTERS
 
     letters = list(prompt.letters)
-    question, options = split_prompt(prompt.text, letters)
+    text, region_masks, alias = name_regions(prompt.text, list(prompt.regions))
+    question, options = split_prompt(text, letters)
     images = [np.asarray(img.open()) for img in prompt.images]
     short: list[str] = []
     if prompt.answer_kind == "free":
         options, short = open_options(question, images)
+        if alias:  # an open answer names a region by its number, not by our colour
+            short = [
+                _COLOR_WORDS.sub(lambda m: alias.get(m.group(0), m.group(0)), a) for a in short
+            ]
         letters = list(LETTERS[: len(options)])
     qtype = (
         getattr(prompt, "item_type", "") or type_from_id(prompt.item_id) or type_from_text(question)
     )
     return Query(
-        text=prompt.text,
+        text=text,
         question=question,
         options=options,
         letters=letters,
@@ -62,6 +72,7 @@ def query_from_prompt(prompt: Prompt) -> Query:
         qtype=qtype,
         regions=list(prompt.regions),
         short_answers=short,
+        region_masks=region_masks,
     )
 
 

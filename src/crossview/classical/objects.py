@@ -18,7 +18,6 @@ from itertools import combinations
 import cv2
 import numpy as np
 
-from crossview.classical import detect as det
 from crossview.classical import features as ft
 from crossview.classical.query import Answer, Query, no_answer, two_groups
 from crossview.classical.solver import (
@@ -29,6 +28,7 @@ from crossview.classical.solver import (
     _pick,
     _yes_no,
     handles,
+    object_pixels,
 )
 from crossview.classical.solver import (
     _image_number as _image_index,
@@ -49,7 +49,7 @@ def _chromaticity(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def object_color(s: Solver, k: int, color: str, m: np.ndarray) -> tuple[np.ndarray, float]:
     """An overlaid object's own colour, tint undone: median chromaticity (2,) and brightness."""
-    chroma, total = _chromaticity(det.untint(s.q.images[k], m, color))
+    chroma, total = _chromaticity(object_pixels(s, k, color, m))
     return np.median(chroma, 0), float(np.median(total))
 
 

@@ -61,6 +61,8 @@ class Query:
     regions: list[dict[str, Any]] = field(default_factory=list)
     short_answers: list[str] = field(default_factory=list)
     """For an open-ended item: the short answer each (derived) option stands for."""
+    region_masks: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
+    """Region-protocol masks by (image index, the colour name the text now gives them)."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -122,6 +124,46 @@ def split_prompt(text: str, letters: list[str]) -> tuple[str, list[str]]:
                 first = k
     question = "\n".join(lines[:first] if first is not None else lines)
     return question, [opts.get(letter, "") for letter in letters]
+
+
+def name_regions(
+    text: str, regions: list[dict[str, Any]]
+) -> tuple[str, dict[tuple[int, str], np.ndarray], dict[str, str]]:
+    """Give region-protocol references the names overlays would have.
+
+    The ``k``-th ``<region>`` placeholder of ``text`` refers to ``regions[k]`` (view, object,
+    RLE mask). Each distinct (view, object) gets a palette colour the text does not use:
+    "the object <region>" becomes "the object outlined in C", a bare placeholder becomes "C"
+    (as in a matching option "C1-C2"). Returns the rewritten text, the masks by
+    (view, colour), and how an open answer names each colour's object ("region k", k the
+    1-based position of its first placeholder); the text is returned unchanged (and both
+    mappings empty) when the references do not fit it.
+    """
+    from crossview.geometry.masks import rle_decode
+
+    n_slots = text.count("<region>")
+    if not regions or n_slots != len(regions):
+        return text, {}, {}
+    used = {m.group(1).lower() for m in _COLOR_WORD.finditer(text)}
+    free = [c for c in PALETTE if c not in used]
+    names: dict[tuple[int, int], str] = {}
+    masks: dict[tuple[int, str], np.ndarray] = {}
+    alias: dict[str, str] = {}
+    for j, r in enumerate(regions):
+        key = (int(r["view"]), int(r["object"]))
+        if key not in names:
+            if not free:
+                return text, {}, {}
+            names[key] = free.pop(0)
+            masks[(key[0], names[key])] = rle_decode(r["mask_rle"]).astype(bool)
+            alias[names[key]] = f"region {j + 1}"
+    it = iter(names[(int(r["view"]), int(r["object"]))] for r in regions)
+
+    def sub(m: re.Match[str]) -> str:
+        c = next(it)
+        return f"{m.group(1)}outlined in {c}" if m.group(1) else c
+
+    return re.sub(r"(the object |The object )?<region>", sub, text), masks, alias
 
 
 def two_groups(question: str) -> tuple[list[str], list[str]]:

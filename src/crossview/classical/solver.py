@@ -398,16 +398,27 @@ def _pick_max_gap(scores: list[float | None], letters: list[str], why: str) -> A
 
 
 def _mask(s: Solver, k: int, color: str | None) -> np.ndarray | None:
-    """The overlay mask of a colour in image k (None when absent or tiny)."""
+    """The mask of the object named by ``color`` in image k: the region-protocol mask given
+    under that name, else the overlay drawn in that colour (None when absent or tiny)."""
     if color is None or not 0 <= k < len(s.q.images):
         return None
-    m = det.find_overlay(s.q.images[k], color)
+    m = s.q.region_masks.get((k, color))
+    if m is None:
+        m = det.find_overlay(s.q.images[k], color)
     return m if m.sum() >= 20 else None
+
+
+def object_pixels(s: Solver, k: int, color: str, m: np.ndarray) -> np.ndarray:
+    """The object's own RGB inside its mask, (N, 3) float: as drawn for a region-protocol mask,
+    with the overlay's tint undone for an overlay."""
+    if (k, color) in s.q.region_masks:
+        return s.q.images[k][m].astype(float)
+    return det.untint(s.q.images[k], m, color)
 
 
 def _descriptor(s: Solver, k: int, color: str, m: np.ndarray) -> np.ndarray:
     """Appearance of a masked object: mean Lab and a coarse hue/value histogram (untinted)."""
-    px = det.untint(s.q.images[k], m, color).astype(np.uint8).reshape(-1, 1, 3)
+    px = object_pixels(s, k, color, m).astype(np.uint8).reshape(-1, 1, 3)
     lab = cv2.cvtColor(px, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(float)
     hsv = cv2.cvtColor(px, cv2.COLOR_RGB2HSV).reshape(-1, 3)
     hist, _, _ = np.histogram2d(hsv[:, 0], hsv[:, 2], bins=(12, 4), range=((0, 180), (0, 256)))

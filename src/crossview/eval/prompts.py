@@ -99,7 +99,7 @@ def build_tasks(
             images=tuple(item.images),
             letters=tuple(LETTERS[:n]) if item.answer_kind == "choice" else (),
             answer_kind=item.answer_kind,
-            regions=tuple(item.regions),
+            regions=tuple(item.regions if with_gold else (_public(r) for r in item.regions)),
             image_size=size,
             oracle_answer=gold,
             item_type=item.type,
@@ -107,6 +107,12 @@ def build_tasks(
         )
         tasks.append(Task(prompt=prompt, options=options, answer=answer))
     return tasks
+
+
+def _public(region: dict) -> dict:
+    """A region reference as a model may see it: view, object, mask, box; not the object's
+    ground-truth ``track_id`` (which would tell a matching question's answer)."""
+    return {k: v for k, v in region.items() if k != "track_id"}
 
 
 def _oracle_text(item: EvalItem, answer: str, coord_format: str) -> str:

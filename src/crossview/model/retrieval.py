@@ -119,9 +119,14 @@ def match(
     """
     v0, v1 = valid0.cpu().numpy(), valid1.cpu().numpy()
     if mode == "gt":
-        if track0 is None or track1 is None:
-            raise ValueError("match mode 'gt' needs track ids")
-        m = gt_match(track0.cpu().numpy(), track1.cpu().numpy(), v0, v1)
+        t0 = None if track0 is None else track0.cpu().numpy()
+        t1 = None if track1 is None else track1.cpu().numpy()
+        if t0 is None or t1 is None or (t0[v0] < 0).any() or (t1[v1] < 0).any():
+            raise ValueError(
+                "match mode 'gt' needs the objects' track ids (ground truth); evaluation "
+                "prompts do not carry them, so use 'greedy' or 'hungarian' there"
+            )
+        m = gt_match(t0, t1, v0, v1)
     elif mode in _MATCHERS:
         m = _MATCHERS[mode](sim.detach().float().cpu().numpy(), v0, v1)
     else:
