@@ -214,3 +214,272 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
     assert set(s["no_answer_reasons"]) <= {"no answer: refusal"}
     # a decent share is answered
     assert defaultdict(int, {t: by[t]["no_answer_rate"] for t in by})["Q2"] < 0.6
+
+
+# ---------------------------------------------------------------------------------------------
+# Open-ended items and region references
+
+
+def test_open_ended_options_are_derived_from_the_question() -> None:
+    from crossview.classical.query import open_options
+
+    imgs = [np.zeros((H, W, 3), np.uint8)] * 4
+    opts, short = open_options("Larger or not? Answer with one of: larger, about the same.", imgs)
+    assert opts == ["Larger", "About the same"] and short == ["larger", "about the same"]
+    q = (
+        "Find the object outlined in magenta from Image 1 in Image 2. The candidates are the "
+        "object outlined in green, the object outlined in blue or the object outlined in red. "
+        "Answer by naming the right object."
+    )
+    opts, short = open_options(q, imgs)
+    assert short == ["green", "blue", "red"] and opts[0] == "The object outlined in green"
+    q = "Which of Images 2, 3 and 4 was taken there? Answer with the image number."
+    assert open_options(q, imgs)[1] == ["image 2", "image 3", "image 4"]
+    q = "Images 2-4 show another scenario. Which one? Answer with the image number."
+    assert open_options(q, imgs)[1] == ["image 2", "image 3", "image 4"]
+    q = (
+        "Image 1 marks three objects (purple, orange, yellow) and Image 2 marks the same three "
+        "objects (red, cyan, magenta). Which pairing? Answer with the matching pairs."
+    )
+    opts, short = open_options(q, imgs)
+    assert len(short) == 6 and "purple-red, orange-cyan, yellow-magenta" in short
+    # the colours of the dots drawn in the last image, minus the reference colour
+    target = draw_marks(_background(), [Mark(0, "dot", (60.0, 60.0), "green")])
+    target = draw_marks(target, [Mark(0, "dot", (200.0, 150.0), "orange")])
+    q = "Image 1 marks a point with a red dot. Which dot? Answer with the colour of the dot."
+    assert sorted(open_options(q, [_background(), target])[1]) == ["green", "orange"]
+    assert open_options("What is this?", imgs) == ([], [])
+
+
+def test_open_ended_answer_is_the_short_answer(tmp_path: Path) -> None:
+    """An open-ended item is answered in words the harness's free-text scorer reads."""
+    from crossview.eval.extract import extract_free
+
+    base = _background()
+    a = np.zeros((H, W), bool)
+    a[60:140, 40:100] = True
+    b = np.zeros((H, W), bool)
+    b[60:140, 220:280] = True
+    img1 = draw_overlays(base, [a, b], ["red", "blue"])
+    img2 = draw_overlays(base, [b, a], ["green", "yellow"])  # order flipped
+    text = (
+        "Image 1: the object outlined in red is left of the object outlined in blue. Image 2 "
+        "shows the same objects as the object outlined in yellow and the object outlined in "
+        "green. Same left-right order, or flipped? Answer with one of: same, flipped.\n"
+        "Answer with a short phrase."
+    )
+    p = _flat_prompt(tmp_path, "Q13", text, [img1, img2])
+    p = Prompt(p.item_id, 0, p.text, p.images, answer_kind="free")
+    out, reason = answer(p)
+    assert reason is None and extract_free(out).value == "same"
+
+
+def test_region_references_read_as_masks(tmp_path: Path) -> None:
+    """Under the region protocol the masks come with the prompt; no overlay is drawn."""
+    from crossview.classical import query_from_prompt
+    from crossview.geometry.masks import rle_encode
+
+    base = _background()
+    left = np.zeros((H, W), bool)
+    left[60:140, 40:100] = True
+    right = np.zeros((H, W), bool)
+    right[80:130, 200:250] = True
+    regions = [
+        {"view": 0, "object": 0, "mask_rle": rle_encode(left)},
+        {"view": 0, "object": 1, "mask_rle": rle_encode(right)},
+        {"view": 1, "object": 0, "mask_rle": rle_encode(right)},
+        {"view": 1, "object": 1, "mask_rle": rle_encode(left)},
+    ]
+    text = (
+        "Image 1: the object <region> is left of the object <region>. Image 2 shows the same "
+        "objects as the object <region> and the object <region>. Same left-right order, or "
+        "flipped?\nA. The same\nB. Flipped\nAnswer with the letter of the correct option."
+    )
+    p = _flat_prompt(tmp_path, "Q13", text, [base, base])
+    p = Prompt(p.item_id, 0, p.text, p.images, letters=("A", "B"), regions=tuple(regions))
+    q = query_from_prompt(p)
+    assert "<region>" not in q.text and len(q.region_masks) == 4
+    # the first-named object of Image 2 now stands on the right: the order is flipped
+    assert solve(q).letter == "B"
+    swapped = [*regions[:2], regions[3], regions[2]]
+    q = query_from_prompt(
+        Prompt(p.item_id, 0, p.text, p.images, ("A", "B"), regions=tuple(swapped))
+    )
+    assert solve(q).letter == "A"
+
+
+# ---------------------------------------------------------------------------------------------
+# Table-plane handlers on a synthetic planar scene with a known homography
+
+H_TRUE = np.array([[0.92, 0.10, 14.0], [-0.04, 0.88, 22.0], [0.0002, 0.0005, 1.0]])
+VIVID = {"r": (173, 35, 35), "b": (42, 75, 215), "g": (29, 105, 20), "y": (255, 238, 51)}
+
+
+def _table(seed: int = 3) -> np.ndarray:
+    """A beige table top with random dark flecks (something for features to hold on to)."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:] = (222, 210, 180)
+    for _ in range(700):
+        x, y, s = rng.integers(0, W), rng.integers(0, H), rng.integers(2, 6)
+        img[y : y + s, x : x + s] = rng.integers(30, 120)
+    return img
+
+
+def _disc(center: tuple[float, float], r: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:H, 0:W]
+    return np.hypot(xx - center[0], yy - center[1]) <= r
+
+
+def _plane_pair(
+    places: dict[str, tuple[float, float]],
+    moved: dict[str, tuple[float, float]] | None = None,
+    hidden: tuple[str, ...] = (),
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Image 1 (the table with flat discs) and Image 2 (the same plane seen through H_TRUE),
+    with objects moved (image-1 pixels) or removed in Image 2; the discs' masks per image."""
+    import cv2
+
+    from crossview.classical.features import transfer
+
+    table = _table()
+    one, masks1 = table.copy(), {}
+    for k, p in places.items():
+        masks1[k] = _disc(p, 14)
+        one[masks1[k]] = VIVID[k]
+    two, masks2 = cv2.warpPerspective(table, H_TRUE, (W, H), borderValue=(222, 210, 180)), {}
+    for k, p in places.items():
+        if k in hidden:
+            continue
+        q = transfer(H_TRUE, (moved or {}).get(k, p))
+        assert q is not None
+        masks2[k] = _disc(q, 13)
+        two[masks2[k]] = VIVID[k]
+    return one, two, masks1, masks2
+
+
+def _choice(tmp_path: Path, qtype: str, question: str, options: list[str], imgs) -> Prompt:
+    letters = "ABCDEFG"[: len(options)]
+    text = "\n".join(
+        [question, *(f"{x}. {o}" for x, o in zip(letters, options))]
+        + ["Answer with the letter of the correct option."]
+    )
+    return _flat_prompt(tmp_path, qtype, text, imgs)
+
+
+def test_table_plane_recovered_from_features() -> None:
+    from crossview.classical.features import transfer
+    from crossview.classical.solver import Solver
+
+    one, two, _, _ = _plane_pair({"r": (100.0, 100.0)})
+    s = Solver(Query(text="", question="", options=[], letters=[], images=[one, two]))
+    Hs = s.plane(0, 1)
+    assert Hs is not None
+    for uv in [(50.0, 60.0), (250.0, 80.0), (160.0, 200.0)]:
+        got, true = transfer(Hs, uv), transfer(H_TRUE, uv)
+        assert got is not None and true is not None
+        assert np.hypot(got[0] - true[0], got[1] - true[1]) < 1.5
+
+
+def test_displacement_visibility_and_nearest_on_the_table(tmp_path: Path) -> None:
+    from crossview.classical import query_from_prompt
+
+    places = {"r": (70.0, 80.0), "b": (240.0, 70.0), "g": (90.0, 190.0), "y": (230.0, 180.0)}
+    overlay = {"r": "magenta", "b": "orange", "g": "cyan", "y": "purple"}
+    opts = [f"The object outlined in {overlay[k]}" for k in places]
+
+    def draw(img: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
+        return draw_overlays(img, [masks[k] for k in masks], [overlay[k] for k in masks])
+
+    # Q14: the green disc moved far across the table, the others stayed
+    one, two, m1, m2 = _plane_pair(places, moved={"g": (170.0, 150.0)})
+    q = "Between Image 1 (earlier) and Image 2 (later), which marked object was displaced most?"
+    p = _choice(tmp_path, "Q14", q, opts, [draw(one, m1), draw(two, m2)])
+    assert solve(query_from_prompt(p)).letter == "C"
+    # Q6: the red disc is in Image 2 at its place, then removed from it
+    q = "Is the object outlined in magenta in Image 1 visible in Image 2?"
+    one, two, m1, _ = _plane_pair(places)
+    p = _choice(tmp_path, "Q6", q, ["Yes", "No"], [draw(one, {"r": m1["r"]}), two])
+    assert solve(query_from_prompt(p)).letter == "A"
+    one, two, m1, _ = _plane_pair(places, hidden=("r",))
+    p = _choice(tmp_path, "Q6", q, ["Yes", "No"], [draw(one, {"r": m1["r"]}), two])
+    assert solve(query_from_prompt(p)).letter == "B"
+    # Q9: which candidate in Image 2 is nearest the red disc of Image 1 (the blue one is
+    # nearest on the table; the others are farther)
+    near = {"r": (70.0, 80.0), "b": (120.0, 90.0), "g": (90.0, 200.0), "y": (250.0, 190.0)}
+    one, two, m1, m2 = _plane_pair(near)
+    img1 = draw_overlays(one, [m1["r"]], ["magenta"])
+    img2 = draw_overlays(two, [m2["b"], m2["g"], m2["y"]], ["orange", "cyan", "purple"])
+    q = (
+        "Of the candidates marked in Image 2, which one is nearest the object outlined in "
+        "magenta shown in Image 1?"
+    )
+    p = _choice(tmp_path, "Q9", q, opts[1:], [img1, img2])
+    assert solve(query_from_prompt(p)).letter == "A"
+
+
+def test_contact_from_adjacent_masks(tmp_path: Path) -> None:
+    from crossview.classical import query_from_prompt
+
+    base = _table()
+    a = np.zeros((H, W), bool)
+    a[100:150, 80:130] = True
+    b_touch = np.zeros((H, W), bool)
+    b_touch[110:150, 132:170] = True  # beside a, same bottom row: side by side
+    b_apart = np.zeros((H, W), bool)
+    b_apart[100:150, 180:220] = True
+    q = (
+        "The object outlined in red and the object outlined in blue overlap in Image 1. Are "
+        "they physically touching? Image 2 shows them from another camera, as the object "
+        "outlined in yellow and the object outlined in green."
+    )
+    img1 = draw_overlays(base, [a, b_touch], ["red", "blue"])
+    for other, want in ((b_touch, "A"), (b_apart, "B")):
+        img2 = draw_overlays(base, [a, other], ["yellow", "green"])
+        p = _choice(tmp_path, "Q17", q, ["Yes", "No"], [img1, img2])
+        assert solve(query_from_prompt(p)).letter == want
+
+
+def test_grounding_points_at_the_named_colour(tmp_path: Path) -> None:
+    from crossview.classical import query_from_prompt
+
+    img = _table()
+    red = _disc((80.0, 120.0), 18)
+    img[red] = VIVID["r"]
+    box = np.zeros((H, W), bool)
+    box[60:160, 200:250] = True
+    img[box] = VIVID["b"]
+    p = _flat_prompt(tmp_path, "Fine-grained Grounding", "Point to the red sphere (x, y).", [img])
+    p = Prompt(p.item_id, 0, p.text, p.images, answer_kind="point")
+    got = solve(query_from_prompt(p)).point
+    assert got is not None and red[int(got[1]), int(got[0])]
+    p = Prompt(p.item_id, 0, "Where is the top of the blue cube?", p.images, answer_kind="point")
+    got = solve(query_from_prompt(p)).point
+    assert got is not None and box[int(got[1]), int(got[0])] and got[1] < 60 + 0.3 * 100
+    # no colour named, or a colour absent from the image: no answer
+    for text in ("Point to the cone.", "Point to the green cube."):
+        p = Prompt(p.item_id, 0, text, p.images, answer_kind="point")
+        assert not solve(query_from_prompt(p)).answered
+
+
+def test_language_localization_from_layout(tmp_path: Path) -> None:
+    """A low camera sees open sky above the table; the wrist camera does not see the robot's
+    dark base that every fixed camera sees."""
+    from crossview.classical import query_from_prompt
+
+    low = _table(5)
+    low[:90] = np.linspace(200, 160, 90)[:, None, None] * np.array([0.8, 0.85, 1.0])
+    low[150:200, 40:80] = 10  # the robot's base
+    wrist = _table(6)
+    for desc, want in (
+        ("the low camera with a nearly horizontal view", "A"),
+        ("the robot's wrist camera", "B"),
+    ):
+        p = _choice(
+            tmp_path,
+            "language_conditioned_localization",
+            f"Which image was taken by {desc}?",
+            ["Image 1", "Image 2"],
+            [low, wrist],
+        )
+        assert solve(query_from_prompt(p)).letter == want, desc
