@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from crossview.eval.backends import BackendSettings
 from crossview.eval.runner import EvalConfig, run_eval
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +83,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, help="work folder (default: a temporary one)")
     ap.add_argument("--no-doc", action="store_true", help="print only")
+    ap.add_argument("--workers", type=int, default=1, help="processes for the classical solver")
     a = ap.parse_args()
     work = a.work or Path(tempfile.mkdtemp(prefix="bench_classical_"))
     bench = a.bench or _generate(work, a.scenes, a.per_task, a.seed)
@@ -89,7 +91,10 @@ def main() -> None:
     times = {}
     for m in MODELS:
         t0 = time.perf_counter()
-        summaries[m] = run_eval(EvalConfig(bench=bench, model=m, out=work / f"run_{m}"))
+        cfg = EvalConfig(
+            bench=bench, model=m, out=work / f"run_{m}", backend=BackendSettings(workers=a.workers)
+        )
+        summaries[m] = run_eval(cfg)
         times[m] = time.perf_counter() - t0
     tab = table(summaries)
     print(tab)
@@ -97,8 +102,9 @@ def main() -> None:
     n_items = summaries["classical"]["n_items"]
     body = (
         f"{BEGIN}\n\nCommand: `MUJOCO_GL=egl {cmd.strip()}` ({n_items} items; classical "
-        f"{times['classical']:.0f} s, "
-        f"{1000 * times['classical'] / max(n_items, 1):.0f} ms per item). Accuracy in %, "
+        f"{times['classical']:.0f} s with {a.workers} worker(s), "
+        f"{1000 * times['classical'] * a.workers / max(n_items, 1):.0f} ms per item and "
+        "worker). Accuracy in %, "
         'Wilson 95% interval in brackets; a no-answer counts as wrong; "on answered" is the '
         "accuracy over the items the solver did answer.\n\n"
         f"{tab}\n{END}"

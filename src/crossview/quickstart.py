@@ -65,6 +65,7 @@ def quickstart(
     from crossview.engine.config import GenerateConfig
     from crossview.engine.oracle import verify_dataset
     from crossview.engine.pipeline import generate
+    from crossview.eval.backends import BackendSettings
     from crossview.eval.report import write_report
     from crossview.eval.runner import EvalConfig, run_eval
     from crossview.progress import progress_callback
@@ -121,8 +122,16 @@ def quickstart(
         run_dir = out / "runs" / name
         resume = (run_dir / "predictions.jsonl").is_file()
         with progress_callback(f"eval {m}") as update:
+            settings = BackendSettings(workers=cfg.workers)
             summary = run_eval(
-                EvalConfig(bench=bench, model=m, out=run_dir, seed=cfg.seed, resume=resume),
+                EvalConfig(
+                    bench=bench,
+                    model=m,
+                    out=run_dir,
+                    seed=cfg.seed,
+                    resume=resume,
+                    backend=settings,
+                ),
                 progress=update,
             )
         o = summary["overall"]

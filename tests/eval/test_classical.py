@@ -153,6 +153,15 @@ SIM_TYPES = (
     "Q5",
     "Correspondence-Judgement",
     "viewpoint_localization",
+    "Q4",
+    "Q6",
+    "Q8",
+    "Q9",
+    "Q14",
+    "Q17",
+    "directional_correspondence",
+    "language_conditioned_localization",
+    "Fine-grained Grounding",
 )
 
 
@@ -180,9 +189,16 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
     Overall accuracy counts a no-answer as wrong; "on answered" is the accuracy over the items
     the solver answered. Thresholds sit a few points below the measured values.
     """
+    from crossview.eval.backends import BackendSettings
     from crossview.eval.runner import EvalConfig, run_eval
 
-    s = run_eval(EvalConfig(bench=sim_bench, model="classical", out=tmp_path / "run"))
+    cfg = EvalConfig(
+        bench=sim_bench,
+        model="classical",
+        out=tmp_path / "run",
+        backend=BackendSettings(workers=2),
+    )
+    s = run_eval(cfg)
     by = s["by_type"]
     on_answered = {}
     for t, v in by.items():
@@ -190,15 +206,24 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
         on_answered[t] = v["correct"] / answered if answered else 0.0
     rnd = {t: v["random_baseline"] for t, v in by.items()}
     # overall accuracy (a no-answer counts as wrong) clearly above chance where geometry
-    # decides. Measured on this benchmark (textured table): point correspondence 46.7% vs
-    # 17.8% chance, spatial verification 65.9 vs 22.7, judgement 32.7 vs 20.4, Q1 36.4 vs
-    # 22.7, Q3 40.0 vs 29.6; thresholds sit a few points below.
+    # decides. Measured on this benchmark (textured table), accuracy vs chance in %: point
+    # correspondence 53 vs 18, spatial verification 73 vs 23, judgement 39 vs 20, Q1 66 vs
+    # 23, Q3 60 vs 30, Q4 86, Q6 78, Q8 42, Q9 43, Q14 64, Q17 68, directional
+    # correspondence 43, language localization 93; thresholds sit well below.
     margins = {
         "point_correspondence": 0.2,
         "spatial_verification": 0.3,
         "Correspondence-Judgement": 0.08,
-        "Q1": 0.08,
-        "Q3": 0.07,
+        "Q1": 0.2,
+        "Q3": 0.15,
+        "Q4": 0.4,
+        "Q6": 0.15,
+        "Q8": 0.1,
+        "Q9": 0.08,
+        "Q14": 0.25,
+        "Q17": 0.08,
+        "directional_correspondence": 0.1,
+        "language_conditioned_localization": 0.3,
     }
     for t, m in margins.items():
         assert by[t]["accuracy"] >= rnd[t] + m, (t, by[t]["accuracy"], rnd[t])
@@ -210,6 +235,11 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
     # on the items it answers, every correspondence type is far above chance
     for t in ("point_correspondence", "Correspondence-Judgement", "Q1", "Q2", "Q3"):
         assert on_answered[t] >= rnd[t] + 0.15, (t, on_answered[t], rnd[t])
+    # and the table-plane and layout rules are nearly always right when they answer
+    for t in ("Q4", "Q6", "Q14", "Q17", "language_conditioned_localization"):
+        assert on_answered[t] >= 0.85, (t, on_answered[t])
+    # grounding of colour-named objects (a point inside the gold mask; chance is ~1%)
+    assert by["Fine-grained Grounding"]["accuracy"] >= 0.15
     # nothing is guessed: every no-answer is an explicit refusal
     assert set(s["no_answer_reasons"]) <= {"no answer: refusal"}
     # a decent share is answered
@@ -483,3 +513,23 @@ def test_language_localization_from_layout(tmp_path: Path) -> None:
             [low, wrist],
         )
         assert solve(query_from_prompt(p)).letter == want, desc
+
+
+def test_workers_give_the_same_predictions(native_bench: Path, tmp_path: Path) -> None:
+    """``--workers 2`` answers in two processes; the predictions file is the same."""
+    import json
+
+    from crossview.eval.backends import BackendSettings
+    from crossview.eval.runner import EvalConfig, run_eval
+
+    preds = []
+    for n in (1, 2):
+        out = tmp_path / f"w{n}"
+        cfg = EvalConfig(
+            bench=native_bench, model="classical", out=out, backend=BackendSettings(workers=n)
+        )
+        s = run_eval(cfg)
+        rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+        preds.append([(r["id"], r["response"], r.get("backend_note")) for r in rows])
+        assert s["overall"]["n"] == len(rows) > 0
+    assert preds[0] == preds[1]

@@ -66,6 +66,9 @@ def eval_cmd(
     ] = 5,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Tokens per answer.")] = 512,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Batch size (hf, vllm).")] = 4,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Processes for CPU-bound local backends (classical).")
+    ] = 1,
     max_images: Annotated[
         int | None,
         typer.Option(
@@ -90,6 +93,7 @@ def eval_cmd(
         retries=retries,
         max_tokens=max_tokens,
         batch_size=batch_size,
+        workers=workers,
         max_images=max_images,
     )
     cfg = EvalConfig(

@@ -25,6 +25,7 @@ class BackendSettings:
         backoff_s: first retry delay in seconds, doubled at each retry (``openai``).
         max_tokens: generation budget per answer.
         batch_size: prompts per forward batch (``hf``, ``vllm``).
+        workers: processes answering in parallel for CPU-bound local backends (``classical``).
         max_images: images a model accepts per prompt; None means no stated limit.
         seed: seed of the ``random`` baseline and of anything sampled.
         coord_format: the coordinate convention of point answers (the baselines answer in it).
@@ -40,6 +41,7 @@ class BackendSettings:
     backoff_s: float = 1.0
     max_tokens: int = 512
     batch_size: int = 4
+    workers: int = 1
     max_images: int | None = None
     seed: int = 0
     coord_format: str = "absolute"

@@ -16,7 +16,7 @@ from typing import Any
 
 from crossview.classical import REFUSAL, answer
 from crossview.eval.backends import register
-from crossview.eval.backends.base import Backend
+from crossview.eval.backends.base import Backend, ResultCallback
 from crossview.eval.items import Prompt, Response
 
 _HAS_NOTE = any(f.name == "backend_note" for f in dataclasses.fields(Response))
@@ -34,13 +34,26 @@ class ClassicalCVBackend(Backend):
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Response]:
         """Answer each prompt independently (no state is carried between prompts)."""
-        out = []
-        for p in prompts:
-            text, reason = answer(p, self.settings.coord_format)
-            if reason is not None and _HAS_NOTE:
-                out.append(Response(text=f"{REFUSAL}.", backend_note=reason))  # type: ignore[call-arg]
-            elif reason is not None:
-                out.append(Response(text=text))
-            else:
-                out.append(Response(text=text))
-        return out
+        return [respond(p, self.settings.coord_format) for p in prompts]
+
+    async def run(self, prompts: Sequence[Prompt], on_result: ResultCallback) -> None:
+        """Answer every prompt; with ``workers`` > 1 in that many processes, results still
+        reported in prompt order as they complete (so a stopped run keeps what it has)."""
+        n = max(1, self.settings.workers)
+        if n == 1 or len(prompts) < 2:
+            await super().run(prompts, on_result)
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            fmt = [self.settings.coord_format] * len(prompts)
+            for p, r in zip(prompts, pool.map(respond, prompts, fmt, chunksize=2), strict=True):
+                on_result(p, r)
+
+
+def respond(prompt: Prompt, coord_format: str) -> Response:
+    """The classical solver's response to one prompt (module level: runs in worker processes)."""
+    text, reason = answer(prompt, coord_format)
+    if reason is not None and _HAS_NOTE:
+        return Response(text=f"{REFUSAL}.", backend_note=reason)  # type: ignore[call-arg]
+    return Response(text=text)
