@@ -71,8 +71,8 @@ def language_localization(s: Solver, q: Query) -> Answer:
     kind = camera_kind(q.question)
     if kind is None:
         return no_answer("the description names no camera kind this solver knows")
-    ks = [_image_number(o) for o in q.options]
-    if any(k is None or not 0 <= k < len(q.images) for k in ks):
+    ks = [_image_number(o, len(q.images)) for o in q.options]
+    if any(k is None for k in ks):
         return no_answer("the options are not images")
     imgs = [q.images[k] for k in ks]  # type: ignore[index]
     if kind == "wrist":

@@ -23,15 +23,13 @@ from crossview.classical.query import Answer, Query, no_answer, two_groups
 from crossview.classical.solver import (
     Solver,
     _first_outlined,
+    _image_number,
     _mask,
     _object_scores,
     _pick,
     _yes_no,
     handles,
     object_pixels,
-)
-from crossview.classical.solver import (
-    _image_number as _image_index,
 )
 
 PRESENT = 0.35
@@ -303,9 +301,8 @@ def completeness_cross(s: Solver, q: Query) -> Answer:
         return no_answer("the object is not named")
     scores: list[float | None] = []
     for o in q.options:
-        nums = [int(t) for t in o.replace(".", " ").split() if t.isdigit()]
-        k = nums[0] - 1 if nums else -1
-        scores.append(None if not 0 <= k < len(q.images) else _hidden_score(s, k, c, []))
+        k = _image_number(o, len(q.images))
+        scores.append(None if k is None else _hidden_score(s, k, c, []))
     return _pick([None if x is None else x + 0.05 for x in scores], 2.0, q.letters, "outline shape")
 
 
@@ -412,9 +409,7 @@ def temporal(s: Solver, q: Query) -> Answer:
             continue
         # out of sync: every pair with it moves, the pairs without it do not
         scores.append(float(np.median(outside)) - min(inside))
-    img_scores = [
-        scores[k] if (k := _image_index(o)) is not None and 0 <= k < n else None for o in q.options
-    ]
+    img_scores = [None if (k := _image_number(o, n)) is None else scores[k] for o in q.options]
     valid = sorted(x for x in img_scores if x is not None)
     if len(valid) < 2 or valid[0] > -0.6 or valid[1] - valid[0] < 0.5:
         return no_answer("the objects' positions do not single out one image")

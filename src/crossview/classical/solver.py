@@ -378,8 +378,8 @@ def spatial_verification(s: Solver, q: Query) -> Answer:
     # options are "Image k": map images to letters
     img_scores: list[float | None] = []
     for o in opts:
-        m = [int(t) for t in o.split() if t.isdigit()]
-        img_scores.append(scores[m[0] - 1] if m and 0 < m[0] <= n else None)
+        k = _image_number(o, n)
+        img_scores.append(None if k is None else scores[k])
     return _pick_max_gap(img_scores, letters, "epipolar consistency of the dots")
 
 
@@ -600,17 +600,15 @@ def cross_scenario(s: Solver, q: Query) -> Answer:
     """The candidate whose image is most similar to Image 1 (same camera, same background)."""
     scores: list[float | None] = []
     for o in q.options:
-        m = [int(t) for t in o.split() if t.isdigit()]
-        if not m or not 1 <= m[0] <= len(q.images):
-            scores.append(None)
-            continue
-        scores.append(1.0 - ft.similarity(q.images[0], q.images[m[0] - 1]))
+        k = _image_number(o, len(q.images))
+        scores.append(None if k is None else 1.0 - ft.similarity(q.images[0], q.images[k]))
     return _pick(scores, 1.5, q.letters, "global image similarity")
 
 
-def _image_number(option: str) -> int | None:
+def _image_number(option: str, n: int) -> int | None:
+    """The 0-based image an option names ("Image 3" -> 2), None unless it is one of ``n``."""
     nums = [int(t) for t in option.replace(".", " ").split() if t.isdigit()]
-    return nums[0] - 1 if nums else None
+    return nums[0] - 1 if nums and 1 <= nums[0] <= n else None
 
 
 def _centre_direction(s: Solver, a: int, b: int) -> np.ndarray | None:
@@ -634,7 +632,7 @@ def directional_view(s: Solver, q: Query) -> Answer:
         return no_answer("the question asks for neither left nor right")
     xs: list[float | None] = []
     for o in q.options:
-        k = _image_number(o)
+        k = _image_number(o, len(q.images))
         c = None if k is None or k == 0 else _centre_direction(s, 0, k)
         xs.append(None if c is None else float(c[0]))
     if any(x is None for x in xs):
@@ -657,7 +655,7 @@ def viewpoint(s: Solver, q: Query) -> Answer:
     f = 0.5 * w / np.tan(np.radians(60.0) / 2)
     scores: list[float | None] = []
     for o in q.options:
-        k = _image_number(o)
+        k = _image_number(o, len(q.images))
         c = None if k is None or k == 0 else _centre_direction(s, 0, k)
         if c is None or c[2] <= 0.05:
             scores.append(None)
