@@ -533,3 +533,22 @@ def test_workers_give_the_same_predictions(native_bench: Path, tmp_path: Path) -
         preds.append([(r["id"], r["response"], r.get("backend_note")) for r in rows])
         assert s["overall"]["n"] == len(rows) > 0
     assert preds[0] == preds[1]
+
+
+def test_top_down_camera_has_no_texture_gradient(tmp_path: Path) -> None:
+    """Seen straight down, the table's flecks keep their size over the image; seen obliquely
+    they shrink towards the top."""
+    import cv2
+
+    from crossview.classical import query_from_prompt
+
+    flat = _table(7)
+    big = cv2.resize(_table(8), (2 * W, 2 * H), interpolation=cv2.INTER_NEAREST)
+    src = np.float32([[0, 0], [2 * W, 0], [2 * W, 2 * H], [0, 2 * H]])
+    dst = np.float32([[0.35 * W, 0], [0.65 * W, 0], [W, H], [0, H]])
+    oblique = cv2.warpPerspective(big, cv2.getPerspectiveTransform(src, dst), (W, H))
+    oblique[oblique.sum(2) == 0] = (222, 210, 180)
+    q = "Which image was taken by the overhead, top-down camera?"
+    for imgs, want in (([flat, oblique], "A"), ([oblique, flat], "B")):
+        p = _choice(tmp_path, "language_conditioned_localization", q, ["Image 1", "Image 2"], imgs)
+        assert solve(query_from_prompt(p)).letter == want
