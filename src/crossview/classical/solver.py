@@ -245,6 +245,26 @@ def _appearance_scores(
     return out
 
 
+def _in_references(
+    q: Query, target: int, find: Callable[[np.ndarray], tuple[float, float] | None]
+) -> list[tuple[int, tuple[float, float]]]:
+    """``(image, point)`` for every image before ``target`` in which ``find`` finds the mark."""
+    out = []
+    for k in range(target):
+        uv = find(q.images[k])
+        if uv is not None:
+            out.append((k, uv))
+    return out
+
+
+def _uv(d: det.Dot | None) -> tuple[float, float] | None:
+    return None if d is None else d.uv
+
+
+def _head(a: det.Arrow | None) -> tuple[float, float] | None:
+    return None if a is None else a.head
+
+
 @handles("point_correspondence")
 def point_correspondence(s: Solver, q: Query) -> Answer:
     """Transfer the reference dot into the target by epipolar lines; nearest coloured dot."""
@@ -252,11 +272,7 @@ def point_correspondence(s: Solver, q: Query) -> Answer:
     if ref is None:
         return no_answer("the reference dot's colour is not named")
     target = len(q.images) - 1
-    refs = []
-    for k in range(target):
-        d = det.best_dot(q.images[k], ref)
-        if d is not None:
-            refs.append((k, d.uv))
+    refs = _in_references(q, target, lambda img: _uv(det.best_dot(img, ref)))
     if not refs:
         return no_answer("the reference dots were not found")
     if s.textureless():
@@ -315,11 +331,7 @@ def directional_correspondence(s: Solver, q: Query) -> Answer:
     if ref is None:
         return no_answer("the reference arrow's colour is not named")
     target = len(q.images) - 1
-    heads = []
-    for k in range(target):
-        a = det.find_arrow(q.images[k], ref)
-        if a is not None:
-            heads.append((k, a.head))
+    heads = _in_references(q, target, lambda img: _head(det.find_arrow(img, ref)))
     if not heads:
         return no_answer("the reference arrows were not found")
     if s.textureless():
