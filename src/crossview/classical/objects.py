@@ -1,11 +1,12 @@
 """Object-level handlers that reason on the table plane and on object colours.
 
 The objects of a tabletop scene stand on one plane, and that plane carries most of the local
-features: the dominant homography between two images (:meth:`~crossview.classical.solver.Solver.plane`) maps a point of
-the table in one image to the same point in the other. An object's *foot* (the bottom centre
-of its mask, where it meets the table) therefore transfers between views, and so does its
-position between two moments when the camera and table stay put. Visibility is read from the
-object's own colour (the overlay tint undone) around the transferred foot.
+features: the dominant homography between two images
+(:meth:`~crossview.classical.solver.Solver.plane`) maps a point of the table in one image to
+the same point in the other. An object's *foot* (the bottom centre of its mask, where it meets
+the table) therefore transfers between views, and so does its position between two moments
+when the camera and table stay put. Visibility is read from the object's own colour (the
+overlay tint undone) around the transferred foot.
 
 Everything is in image pixels; a homography ``H`` maps homogeneous ``(u, v, 1)`` of image a
 to image b. See docs/classical.md for the rules and their measured accuracy.

@@ -443,34 +443,56 @@ def _centroid(m: np.ndarray) -> tuple[float, float]:
     return float(xs.mean()), float(ys.mean())
 
 
-def _object_scores(
+def _object_terms(
     s: Solver, qv: int, qc: str, cv: int, cands: list[str | None]
-) -> tuple[list[float | None], str]:
-    """Dissimilarity of each candidate overlay in image ``cv`` to the query in image ``qv``."""
+) -> list[tuple[float, float | None, float | None] | None]:
+    """Per candidate overlay in image ``cv``, how it differs from the query in image ``qv``:
+    ``(appearance, epipolar, plane)``. Appearance is the L1 distance of the descriptors;
+    epipolar the distance of the candidate's centroid from the query centroid's epipolar line,
+    plane that of its foot from the query's foot carried over the table, both in candidate
+    sizes (its larger mask extent) and None without trusted geometry. None for a candidate
+    (or every candidate) whose overlay was not found."""
     qm = _mask(s, qv, qc)
     if qm is None:
-        return [None] * len(cands), "the query object's overlay was not found"
+        return [None] * len(cands)
     qd = _descriptor(s, qv, qc, qm)
     tv = s.pair(qv, cv) if not s.textureless() else None
     line = ft.epiline(tv.F, _centroid(qm)) if tv is not None and tv.trusted else None
     H = s.plane(qv, cv) if tv is not None else None
     qf = ft.foot(qm)
     placed = None if H is None or qf is None else ft.transfer(H, qf)
-    scores: list[float | None] = []
+    out: list[tuple[float, float | None, float | None] | None] = []
     for c in cands:
         m = _mask(s, cv, c)
         if m is None or c is None:
-            scores.append(None)
+            out.append(None)
             continue
-        d = float(np.abs(_descriptor(s, cv, c, m) - qd).sum())
+        app = float(np.abs(_descriptor(s, cv, c, m) - qd).sum())
         ys, xs = np.nonzero(m)
         size = max(float(np.ptp(xs)), float(np.ptp(ys)), 4.0)
-        if line is not None:
-            d += min(ft.line_distance(line, _centroid(m)) / size, 3.0)
+        epi = None if line is None else ft.line_distance(line, _centroid(m)) / size
         cf = ft.foot(m)
+        plane = None
         if placed is not None and cf is not None:
-            d += min(float(np.hypot(cf[0] - placed[0], cf[1] - placed[1])) / size, 3.0)
-        scores.append(d)
+            plane = float(np.hypot(cf[0] - placed[0], cf[1] - placed[1])) / size
+        out.append((app, epi, plane))
+    return out
+
+
+def _object_scores(
+    s: Solver, qv: int, qc: str, cv: int, cands: list[str | None]
+) -> tuple[list[float | None], str]:
+    """Dissimilarity of each candidate overlay in image ``cv`` to the query in image ``qv``:
+    appearance plus the epipolar and plane terms, each capped at 3 (:func:`_object_terms`)."""
+    scores: list[float | None] = []
+    for t in _object_terms(s, qv, qc, cv, cands):
+        if t is None:
+            scores.append(None)
+            continue
+        app, epi, plane = t
+        scores.append(app + sum(min(x, 3.0) for x in (epi, plane) if x is not None))
+    if _mask(s, qv, qc) is None:
+        return scores, "the query object's overlay was not found"
     return scores, "appearance inside the masks, epipolar line and table-plane position"
 
 
@@ -501,22 +523,33 @@ def one_of_three(s: Solver, q: Query) -> Answer:
 
 @handles("Q5")
 def instance_verification(s: Solver, q: Query) -> Answer:
-    """Same instance when appearance and epipolar position agree, different when they do not."""
+    """Same instance or not: first from geometry, then from appearance.
+
+    Where the table plane is trusted, the query's foot carried into Image 2 lands within
+    0.75 object sizes of the candidate's foot for the same object (and its centroid near the
+    epipolar line), and more than 1.5 sizes away for another; a centroid more than 2 sizes off
+    the epipolar line is another object. Otherwise the summed cost of :func:`_object_scores`
+    decides: below 1.6 the same, above 11.5 another, else no answer.
+    """
     by_image = outlined_by_image(q.question)
     if not by_image.get(0) or not by_image.get(1):
         return no_answer("the two objects are not named with their images")
-    scores, _ = _object_scores(s, 0, by_image[0][0], 1, [by_image[1][0]])
-    d = scores[0]
-    if d is None:
+    qc, cc = by_image[0][0], by_image[1][0]
+    terms = _object_terms(s, 0, qc, 1, [cc])[0]
+    if terms is None:
         return no_answer("an overlay was not found")
-    yes = next((k for k, o in enumerate(q.options) if o.lower().startswith("yes")), None)
-    no = next((k for k, o in enumerate(q.options) if o.lower().startswith("no")), None)
-    if yes is None or no is None:
+    if not any(o.lower().startswith("yes") for o in q.options):
         return no_answer("the options are not yes and no")
+    app, epi, plane = terms
+    if plane is not None and plane < 0.75 and (epi is None or epi < 1.0):
+        return _yes_no(q, True)
+    if (plane is not None and plane > 1.5) or (epi is not None and epi > 2.0):
+        return _yes_no(q, False)
+    d = app + sum(min(x, 3.0) for x in (epi, plane) if x is not None)
     if d < 1.6:
-        return Answer(letter=q.letters[yes])
+        return _yes_no(q, True)
     if d > 11.5:
-        return Answer(letter=q.letters[no])
+        return _yes_no(q, False)
     return no_answer("appearance and geometry are between same and different")
 
 
