@@ -27,6 +27,7 @@ from crossview.classical.solver import (
     _image_number,
     _mask,
     _object_scores,
+    _pair_in_image2,
     _pick,
     _yes_no,
     handles,
@@ -247,12 +248,10 @@ def contact(s: Solver, q: Query) -> Answer:
     the same image height stand side by side at the same depth on the table: "yes". Adjacent
     masks at different heights may be one object behind the other: no answer.
     """
-    cs = q.outlined()
-    if len(cs) < 4:
-        return no_answer("the objects are not named in both images")
-    m1, m2 = _mask(s, 1, cs[2]), _mask(s, 1, cs[3])
-    if m1 is None or m2 is None:
-        return no_answer("an overlay was not found")
+    pair = _pair_in_image2(s, q)
+    if isinstance(pair, Answer):
+        return pair
+    m1, m2 = pair
     g = _gap(m1, m2)
     if g > 4.0:
         return _yes_no(q, False)
