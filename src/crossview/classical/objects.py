@@ -171,9 +171,7 @@ def displacement(s: Solver, q: Query) -> Answer:
         return no_answer("no trusted table plane between the images")
     scores: list[float | None] = []
     for c, f2 in zip(q.option_colors(), _feet(s, 1, q.option_colors())):
-        m1 = _mask(s, 0, c)
-        f1 = None if m1 is None else ft.foot(m1)
-        p = None if f1 is None else ft.transfer(H, f1)
+        p = None if c is None else _transferred_foot(s, 0, c, 1)
         if p is None or f2 is None:
             scores.append(None)
             continue

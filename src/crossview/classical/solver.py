@@ -411,13 +411,17 @@ def _pick_max_gap(scores: list[float | None], letters: list[str], why: str) -> A
 
 def _mask(s: Solver, k: int, color: str | None) -> np.ndarray | None:
     """The mask of the object named by ``color`` in image k: the region-protocol mask given
-    under that name, else the overlay drawn in that colour (None when absent or tiny)."""
+    under that name, else the overlay drawn in that colour (None when absent or tiny);
+    found once per query (handlers ask for the same mask several times)."""
     if color is None or not 0 <= k < len(s.q.images):
         return None
-    m = s.q.region_masks.get((k, color))
-    if m is None:
-        m = det.find_overlay(s.q.images[k], color)
-    return m if m.sum() >= 20 else None
+    key = ("mask", k, color)
+    if key not in s.cache:
+        m = s.q.region_masks.get((k, color))
+        if m is None:
+            m = det.find_overlay(s.q.images[k], color)
+        s.cache[key] = m if m.sum() >= 20 else None
+    return s.cache[key]  # type: ignore[return-value]
 
 
 def object_pixels(s: Solver, k: int, color: str, m: np.ndarray) -> np.ndarray:
