@@ -72,6 +72,7 @@ def validate(
 
 def _register_commands() -> None:
     """Commands defined beside their step; their modules import only light dependencies."""
+    from crossview.engine.audit_commands import audit_cmd
     from crossview.engine.commands import generate_cmd
     from crossview.engine.export_commands import export_cmd
     from crossview.eval import commands as eval_commands
@@ -85,6 +86,7 @@ def _register_commands() -> None:
     app.command("show")(sim_commands.show)
     app.command("import")(import_cmd)
     app.command("generate")(generate_cmd)
+    app.command("audit")(audit_cmd)
     app.command("export")(export_cmd)
     app.command("eval")(eval_commands.eval_cmd)
     app.command("report")(eval_commands.report_cmd)

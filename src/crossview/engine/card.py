@@ -6,8 +6,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 
-def dataset_card(manifest: dict[str, Any], records: list[dict[str, Any]]) -> str:
-    """Markdown: provenance, a per-type stats table (counts per split, gold balance), drops."""
+def dataset_card(manifest: dict[str, Any], records: list[dict[str, Any]], audit: Any = None) -> str:
+    """Markdown: provenance, a per-type stats table (counts per split, gold balance), drops,
+    and the shortcut audit when one was run (an :class:`crossview.engine.audit.AuditReport`)."""
     splits = sorted({r["split"] for r in records})
     names = {r["question_type"]: (r["task_name"], r["family"], r["category"]) for r in records}
     gold = defaultdict(Counter)
@@ -56,4 +57,8 @@ def dataset_card(manifest: dict[str, Any], records: list[dict[str, Any]]) -> str
     for t, rules in manifest["dropped"].items():
         for rule, n in rules.items():
             lines.append(f"| {t} | {rule} | {n} |")
+    if audit is not None:
+        from crossview.engine.audit import audit_markdown
+
+        lines += ["", audit_markdown(audit).rstrip("\n")]
     return "\n".join(lines) + "\n"

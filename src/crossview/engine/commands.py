@@ -75,7 +75,11 @@ def generate_cmd(
     workers: WorkersOption = None,
     executor: ExecutorOption = "local",
     verify: Annotated[
-        bool, typer.Option(help="Run the oracle on the result; exit 1 unless it scores 100%.")
+        bool,
+        typer.Option(
+            help="Run the oracle and the shortcut audit on the result; exit 1 unless the "
+            "oracle scores 100% and no shortcut beats chance."
+        ),
     ] = False,
 ) -> None:
     """Turn a scene store into a question dataset (questions.jsonl, images, manifest, card)."""
@@ -121,5 +125,8 @@ def generate_cmd(
                 f"  oracle disagrees on {f['sample_id']}: stored {f['stored']}, "
                 f"oracle {f['oracle']}"
             )
-        if o.correct != o.total:
+        from crossview.engine.audit_commands import run_audit
+
+        clean = run_audit(out)
+        if o.correct != o.total or not clean:
             raise typer.Exit(1)
