@@ -147,7 +147,10 @@ def overlay_colors(cand: Candidate, ctx: SceneContext, rng: np.random.Generator)
     soft = {own(k) for k in range(len(cand.refs))}
     used: set[str] = set()
     color_of: dict[int, str] = {}
-    for g in groups:
+    # groups in a random order: the first group has the widest choice, and the gold's group
+    # must not be the one that always has it (its colour would then predict the answer)
+    for gi in rng.permutation(len(groups)):
+        g = groups[int(gi)]
         allowed = [
             c
             for c in DEFAULT_CHOICES

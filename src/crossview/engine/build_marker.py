@@ -40,12 +40,14 @@ def build_marker_record(
         question, options, answer = r.question, r.options, r.answer
         labels = [o.label for o in cand.options]
         opt_views = [o.view for o in cand.options]
+    # marks in a neutral order (by image, then colour): the generator lists the gold first
+    marks_all = sorted(cand.marks, key=lambda m: (m.view, m.color, m.kind))
     view_records, images = [], []
     for i, key in enumerate(cand.views):
         view = ctx.view(key)
         base = image_paths[(key.scene_id, key.camera, key.timestep)]
         view_records.append(view_record(view, key, _rel(base, dataset_dir), []))
-        marks = [m for m in cand.marks if m.view == i]
+        marks = [m for m in marks_all if m.view == i]
         if not marks:
             images.append(_rel(base, dataset_dir))
             continue
@@ -91,7 +93,7 @@ def build_marker_record(
                 "options": options,
                 "images": images,
                 "answer": answer,
-                "marks": [m.to_json() for m in cand.marks],
+                "marks": [m.to_json() for m in marks_all],
             }
         },
         "gold": gold,

@@ -115,7 +115,7 @@ def propose_scene(
         gen = get_task(type_id)
         rng = np.random.default_rng([config.seed, stable_int(scene.scene_id), stable_int(type_id)])
         cap = config.candidates_per_scene
-        seen, kept = set(), []
+        seen, near, kept = set(), set(), []
         per_answer: Counter = Counter()  # fixed-order types: a cap per answer, so a rare
         for cand in gen.propose(ctx, rng):  # answer is not crowded out by a common one
             k = cand.key()
@@ -123,6 +123,12 @@ def propose_scene(
                 ctx.rejections.drop(type_id, "duplicate")
                 continue
             seen.add(k)
+            nk = near_key(cand)
+            if nk is not None and nk in near:
+                ctx.rejections.drop(type_id, "near_duplicate")
+                continue
+            if nk is not None:
+                near.add(nk)
             if not cand.permutable:
                 if per_answer[cand.gold] >= cap:
                     continue
@@ -139,6 +145,31 @@ def propose_scene(
     return shard
 
 
+def near_key(cand: Candidate) -> tuple | None:
+    """What makes two object-referring questions the same question in other words: the type,
+    the set of images, the set of objects and the gold answer (a label, an image or the gold
+    object), whatever the phrasing or the order of images and options. None for marker
+    questions (their marks make them distinct)."""
+    if not cand.refs:
+        return None
+    g = cand.gold_option
+    gold = (
+        g.label
+        if g.label is not None
+        else cand.views[g.view]
+        if g.view is not None
+        else cand.refs[g.ref].track_id
+        if g.ref is not None
+        else g.text
+    )
+    return (
+        cand.type_id,
+        frozenset(cand.views),
+        frozenset(r.track_id for r in cand.refs),
+        gold,
+    )
+
+
 # ------------------------------------------------------------------------------ select
 
 
@@ -149,6 +180,56 @@ def _interleave(per_scene: dict[str, list[Candidate]], rng: np.random.Generator)
     out = []
     for row in itertools.zip_longest(*order):
         out.extend(c for c in row if c is not None)
+    return out
+
+
+def balance_keys(cand: Candidate) -> list[set[str]]:
+    """Per option, what it means beyond its letter: the camera of an image option, the label
+    of a label option (alone and with the camera of each image: "no" when Image 2 is the
+    wrist camera), the colour of a marker option. Object options have none (their overlay
+    colours are drawn at random per item)."""
+    marks = {m.color for m in cand.marks}
+    out = []
+    for o in cand.options:
+        keys: set[str] = set()
+        if o.view is not None:
+            keys.add(f"camera:{cand.views[o.view].camera}")
+        elif o.label is not None and o.label in marks:
+            keys.add(f"color:{o.label}")
+        elif o.label is not None:
+            keys.add(f"label:{o.label}")
+            keys |= {f"{o.label}|image{i + 1}:{v.camera}" for i, v in enumerate(cand.views)}
+        out.append(keys)
+    return out
+
+
+def balanced_by_meaning(
+    pool: list[tuple[str, Candidate]], slack: float = 1.0
+) -> list[tuple[str, Candidate]]:
+    """Keep candidates, in pool order, so that no option meaning predicts the answer.
+
+    For every key of :func:`balance_keys` (a camera, a label, a label with an image's camera)
+    the number of times an option with that key is gold stays within ``slack`` of its fair
+    share, (times the key is offered) / (options per item). A candidate whose gold would
+    push a key over its share is passed over. So a type whose gold is always the wrist camera
+    keeps only what is balanced (and reports the shortfall) instead of teaching "pick the
+    wrist camera".
+    """
+    offered: Counter = Counter()
+    gold: Counter = Counter()
+    out = []
+    for sid, cand in pool:
+        if not cand.options:  # coordinate answers
+            out.append((sid, cand))
+            continue
+        keys = balance_keys(cand)
+        n = len(cand.options)
+        add: Counter = Counter(k for ks in keys for k in ks)
+        if any(gold[k] + 1 > (offered[k] + add[k]) / n + slack for k in keys[cand.gold]):
+            continue
+        offered.update(add)
+        gold.update(keys[cand.gold])
+        out.append((sid, cand))
     return out
 
 
@@ -167,7 +248,7 @@ def select(
         per_scene = {
             s.scene_id: [(s.scene_id, c) for c in s.candidates.get(type_id, [])] for s in shards
         }
-        pool = _interleave(per_scene, rng)
+        pool = balanced_by_meaning(_interleave(per_scene, rng))
         if not pool:
             shortfall[type_id] = config.per_task
             chosen[type_id] = []

@@ -19,6 +19,9 @@ def surface_points(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``n`` world points on visible object surfaces of ``view``, with their track ids.
 
+    Each point is the unprojection of a uniformly random position inside a visible pixel
+    (with that pixel's depth).
+
     Returns ``(points (M, 3), track_ids (M,))``; empty without depth or visible objects.
     """
     depth = view.depth_m
@@ -35,7 +38,11 @@ def surface_points(
     if not len(pix_all):
         return np.zeros((0, 3)), np.zeros(0, int)
     pick = rng.choice(len(pix_all), size=min(n, len(pix_all)), replace=False)
-    uv = pix_all[pick].astype(np.float64)
+    # a point anywhere in its pixel, not at its centre: every drawn mark then sits off the
+    # pixel grid alike (a gold dot at its exact projection among distractors on pixel centres
+    # would be found by the sub-pixel centre of its colour); the pixel's depth stays the
+    # point's depth, so the point still rounds to the pixel it was sampled from
+    uv = pix_all[pick].astype(np.float64) + rng.uniform(-0.45, 0.45, size=(len(pick), 2))
     z = depth[pix_all[pick, 1], pix_all[pick, 0]].astype(np.float64)
     pts = unproject(uv, z, view.camera.K, view.camera.cam_to_world)
     return pts, tr_all[pick]

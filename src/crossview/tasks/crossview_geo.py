@@ -141,7 +141,14 @@ class Q10(TaskGenerator):
     LABELS = (("Larger", "larger"), ("Smaller", "smaller"), ("About the same", "about the same"))
 
     def label(self, ctx: SceneContext, va: View, vb: View, tid: int) -> str | None:
-        ratio = ctx.apparent_area(vb, tid) / max(1, ctx.apparent_area(va, tid))
+        """The size change by amodal area, when the visible area says the same (a change in
+        occlusion must not make the object look the other way); None in a dead band."""
+        amodal = self._label(ctx, ctx.apparent_area(vb, tid) / max(1, ctx.apparent_area(va, tid)))
+        visible = self._label(ctx, vb.visible_area(tid) / max(1, va.visible_area(tid)))
+        return amodal if amodal == visible else None
+
+    @staticmethod
+    def _label(ctx: SceneContext, ratio: float) -> str | None:
         q = ctx.q
         if ratio >= q.scale_larger:
             return "larger"
@@ -160,7 +167,7 @@ class Q10(TaskGenerator):
                     continue
                 label = self.label(ctx, va, vb, tid)
                 if label is None:
-                    self.drop(ctx, "ratio_in_dead_band")
+                    self.drop(ctx, "ratio_in_dead_band_or_visible_disagrees")
                     continue
                 options = label_options(*self.LABELS)
                 gold = [o.label for o in options].index(label)
@@ -448,6 +455,9 @@ class Q16(TaskGenerator):
     def growth(self, ctx: SceneContext, va: View, vb: View, tid: int) -> float:
         return ctx.apparent_area(vb, tid) / max(1, ctx.apparent_area(va, tid))
 
+    def visible_growth(self, va: View, vb: View, tid: int) -> float:
+        return vb.visible_area(tid) / max(1, va.visible_area(tid))
+
     def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
         for va, vb in view_pairs(ctx, rng):
             shared = [t for t in ctx.well_visible_ids(va) if t in ctx.well_visible_ids(vb)]
@@ -466,8 +476,15 @@ class Q16(TaskGenerator):
                 "growth_not_unique",
                 "growth",
             )
-            if cand is not None:
-                yield cand
+            if cand is None:
+                continue
+            # the visible areas must tell the same story, by the same margin: an object that
+            # is uncovered between the views grows visibly without growing in amodal size
+            vis = [self.visible_growth(va, vb, r.track_id) for r in cand.refs[:4]]
+            if argmax_with_margin(vis, lambda b, s: b >= ctx.q.growth_ratio * s) != 0:
+                self.drop(ctx, "visible_growth_disagrees")
+                continue
+            yield cand
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         g = [self.growth(ctx, q.views[0], q.views[1], r[0].track_id) for r in q.option_refs]

@@ -347,8 +347,7 @@ class TemporalVerification(TaskGenerator):
             if poses and not moved:
                 self.drop(ctx, "nothing_moved")
                 continue
-            for trio in _triples_at(ctx, rng, t):
-                k = int(rng.integers(3))
+            for trio, k in _odd_choices(ctx, rng, t):
                 odd = ctx.scene.view(trio[k].camera.name, t2)
                 if poses and not any(odd.visible_area(m) + trio[k].visible_area(m) for m in moved):
                     self.drop(ctx, "motion_not_seen_by_the_camera")
@@ -377,9 +376,14 @@ class TemporalVerification(TaskGenerator):
         return q.option_views.index(odd)
 
 
-def _triples_at(ctx: SceneContext, rng: np.random.Generator, t: int) -> list[list[View]]:
+def _odd_choices(
+    ctx: SceneContext, rng: np.random.Generator, t: int
+) -> list[tuple[list[View], int]]:
+    """(three views at t, the position of the one to replace), every choice, shuffled: each
+    camera of a trio may be the odd one, so the cameras whose frames change most over time
+    (the wrist camera) are not the only odd ones on offer."""
     trios = [list(c) for c in itertools.combinations(ctx.views_at(t), 3)]
-    return shuffled(rng, trios)[:6]
+    return shuffled(rng, [(trio, k) for trio in trios for k in range(3)])
 
 
 @register_task
@@ -393,32 +397,46 @@ class ViewpointLocalization(TaskGenerator):
         "Image 1 shows a {ref} dot at the location of a camera. Which image was taken from there?",
     )
 
+    MIN_APART_M = 0.06
+    """Candidate cameras stand at least this far apart (metres)."""
+
     def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
-        for views in _triples(ctx, rng, 4):
-            ref, gold, *others = views
-            (uv,), (z,) = project(ref, gold.camera.center)
-            if not inside(ref, uv[None], np.array([z]))[0]:
-                self.drop(ctx, "camera_not_in_reference_view")
-                continue
-            ok = True
-            for o in others:
-                (ouv,), (oz,) = project(ref, o.camera.center)
-                near_3d = np.linalg.norm(o.camera.center - gold.camera.center) < 0.15
-                if near_3d or (oz > 0 and np.linalg.norm(ouv - uv) < 2 * min_sep_px(ref)):
-                    ok = False
-            if not ok:
-                self.drop(ctx, "other_camera_too_close")
+        # Every candidate image is one whose camera the reference image sees, and the gold is
+        # any of them: so which camera (or which kind) is gold says nothing. On a rig whose
+        # fixed cameras do not see each other that leaves the wrist camera at its places over
+        # the episode (the reference may show the arm elsewhere: the dot is where the camera
+        # stood when its image was taken).
+        for ref in shuffled(rng, list(ctx.scene.views)):
+            seen = []
+            for v in shuffled(rng, list(ctx.scene.views)):
+                if np.linalg.norm(v.camera.center - ref.camera.center) < self.MIN_APART_M:
+                    continue  # the reference's own camera (at any time)
+                (uv,), (z,) = project(ref, v.camera.center)
+                if inside(ref, uv[None], np.array([z]))[0]:
+                    seen.append((v, uv))
+            picked: list[tuple[View, np.ndarray]] = []
+            for v, uv in seen:
+                if all(
+                    np.linalg.norm(v.camera.center - o.camera.center) >= self.MIN_APART_M
+                    and np.linalg.norm(uv - ouv) >= min_sep_px(ref)
+                    for o, ouv in picked
+                ):
+                    picked.append((v, uv))
+                if len(picked) == 3:
+                    break
+            if len(picked) < 3:
+                self.drop(ctx, "fewer_than_3_distinct_cameras_in_view")
                 continue
             color = pick_colors(1, rng)[0]
             yield Candidate(
                 self.info.type_id,
-                [ctx.key(v) for v in views],
+                [ctx.key(ref)] + [ctx.key(v) for v, _ in picked],
                 [],
                 self.phrase(rng).format(ref=color),
                 _image_options([1, 2, 3]),
                 gold=0,
                 protocol="marker",
-                marks=[Mark(0, "dot", tuple(uv), color)],
+                marks=[Mark(0, "dot", tuple(picked[0][1]), color)],
                 answer_hint=IMAGE_HINT,
             )
 

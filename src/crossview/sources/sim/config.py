@@ -7,7 +7,7 @@ from typing import Any
 
 from crossview.errors import BadInputError
 
-GENERATOR_VERSION = "sim-1.1"
+GENERATOR_VERSION = "sim-1.2"
 """Bumped whenever the same config and seed would produce different scenes."""
 
 MIN_CAMERAS, MAX_CAMERAS = 3, 6
@@ -26,8 +26,10 @@ class SimConfig:
     """Cameras per scene, 3-6; one of them is always the wrist camera on the arm."""
     objects: tuple[int, int] = (3, 8)
     """Inclusive (min, max) number of objects per scene, within 1-10."""
-    timesteps: int = 2
-    """Timesteps T >= 2 of each episode; between two timesteps the arm pushes an object."""
+    timesteps: int = 3
+    """Timesteps T >= 2 of each episode; between two timesteps the arm pushes an object (three
+    by default: the wrist camera then stands at three places, which viewpoint localization
+    needs, and temporal verification has pairs of timesteps two pushes apart)."""
     width: int = 320
     """Image width in pixels (every camera)."""
     height: int = 240

@@ -27,6 +27,7 @@ from crossview.sources.sim.config import GENERATOR_VERSION, SimConfig
 from crossview.sources.sim.render import SceneRenderer, load_mujoco, mujoco_camera_to_opencv
 
 RIG_STREAM = 7919
+LOOK_STREAM = 104729
 """Third seed word of rig randomness (keeps rig streams apart from scene streams)."""
 ARM_JOINTS = ("j_yaw", "j_shoulder", "j_elbow", "j_wrist")
 AIR_Z = 0.22
@@ -51,7 +52,9 @@ def world_for(config: SimConfig, seed: int, index: int) -> tuple[wd.World, np.ra
     """The world of scene ``index`` and the scene's random generator, positioned after layout."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
     layout = wd.sample_layout(config, rng)
-    return wd.build_world(config, rig_for(config, seed, index), layout), rng
+    look_rng = np.random.default_rng(np.random.SeedSequence([seed, index, LOOK_STREAM]))
+    look = wd.sample_look(look_rng, scene_id_for(seed, index))
+    return wd.build_world(config, rig_for(config, seed, index), layout, look), rng
 
 
 @dataclass
@@ -75,7 +78,7 @@ class _Sim:
         self.config = config
         self.world = world
         self.model = mj.MjModel.from_xml_string(world.mjcf)
-        _paint_table(mj, self.model, world.rig.rig_id)
+        _paint_table(mj, self.model, world.look or wd.Look(world.rig.rig_id))
         self.data = mj.MjData(self.model)
         m = self.model
         jid = [mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, n) for n in ARM_JOINTS]
@@ -425,14 +428,14 @@ def _render_view(
     )
 
 
-def _paint_table(mj: Any, model: Any, rig_id: str) -> None:
-    """Fill the table texture with the rig's seeded pattern (before any renderer uploads it)."""
+def _paint_table(mj: Any, model: Any, look: wd.Look) -> None:
+    """Fill the table texture with the scene's seeded pattern (before a renderer uploads it)."""
     tid = mj.mj_name2id(model, mj.mjtObj.mjOBJ_TEXTURE, "table")
     if tid < 0:
         return
     h, w, adr = int(model.tex_height[tid]), int(model.tex_width[tid]), int(model.tex_adr[tid])
     nc = int(model.tex_nchannel[tid])
-    tex = wd.table_texture(rig_id, w)
+    tex = wd.table_texture(look.table_key, w, look.table_rgb)
     if nc == 4:
         tex = np.concatenate([tex, np.full((h, w, 1), 255, np.uint8)], -1)
     model.tex_data[adr : adr + h * w * nc] = tex.reshape(-1)

@@ -156,6 +156,7 @@ class World:
     rig: Rig
     layout: Layout
     body_names: dict[int, str] = field(default_factory=dict)
+    look: Look | None = None
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -175,7 +176,9 @@ def sample_rig(config: SimConfig, rng: np.random.Generator, rig_id: str) -> Rig:
         az = math.radians(az_c + rng.uniform(-az_j, az_j))
         el = math.radians(rng.uniform(*el_r))
         dist = rng.uniform(*dist_r)
-        target = np.array([rng.uniform(-0.04, 0.04), rng.uniform(-0.04, 0.04), 0.02])
+        # aimed off the workspace centre and zoomed in by chance, so that a fixed camera, like
+        # the wrist camera, may cut objects at its border or miss some altogether
+        target = np.array([rng.uniform(-0.09, 0.09), rng.uniform(-0.09, 0.09), 0.02])
         eye = target + dist * np.array(
             [math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)]
         )
@@ -184,7 +187,7 @@ def sample_rig(config: SimConfig, rng: np.random.Generator, rig_id: str) -> Rig:
             CameraSpec(
                 name,
                 role,
-                float(rng.uniform(40.0, 55.0)),
+                float(rng.uniform(30.0, 55.0)),
                 tuple(float(x) for x in eye),
                 tuple(float(x) for x in target),
             )
@@ -196,9 +199,9 @@ def sample_rig(config: SimConfig, rng: np.random.Generator, rig_id: str) -> Rig:
 def sample_observe_point(rng: np.random.Generator) -> tuple[float, float, float]:
     """(3,) a fingertip position, metres, from which the wrist camera sees the workspace."""
     return (
-        float(rng.uniform(-0.20, -0.12)),
-        float(rng.uniform(-0.08, 0.08)),
-        float(rng.uniform(0.26, 0.32)),
+        float(rng.uniform(-0.22, -0.08)),
+        float(rng.uniform(-0.14, 0.14)),
+        float(rng.uniform(0.24, 0.34)),
     )
 
 
@@ -465,14 +468,63 @@ TABLE_TEX = 512
 """Side in texels of the table-top texture (filled by :func:`table_texture`)."""
 
 
-def table_texture(rig_id: str, size: int = TABLE_TEX) -> np.ndarray:
+TABLE_COLORS: tuple[tuple[int, int, int], ...] = (
+    (204, 189, 163),  # beige
+    (176, 142, 104),  # oak
+    (190, 190, 184),  # light grey laminate
+    (150, 168, 178),  # blue-grey mat
+    (206, 178, 150),  # birch
+)
+"""Base colours of the table top; each scene draws one (:class:`Look`)."""
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one scene looks, apart from its geometry: table top and lights.
+
+    Scenes of one rig share cameras but not their look (another day, another table cover),
+    so that telling the same camera in two scenarios apart takes more than comparing pixels.
+
+    Attributes:
+        table_key: seed of the table-top texture.
+        table_rgb: base colour of the table top, uint8 RGB.
+        key_dir: (3,) direction of the key light (world frame, pointing down).
+        key_diffuse: key light intensity in [0, 1].
+        ambient: headlight ambient intensity in [0, 1].
+    """
+
+    table_key: str
+    table_rgb: tuple[int, int, int] = TABLE_COLORS[0]
+    key_dir: tuple[float, float, float] = (-0.25, 0.3, -1.0)
+    key_diffuse: float = 0.55
+    ambient: float = 0.3
+
+
+def sample_look(rng: np.random.Generator, scene_id: str) -> Look:
+    """A seeded look: one of :data:`TABLE_COLORS`, the key light from a random azimuth
+    (35-65 deg from vertical) at intensity 0.4-0.7, ambient 0.22-0.38."""
+    az = rng.uniform(0, 2 * math.pi)
+    tilt = math.radians(rng.uniform(10.0, 35.0))
+    d = (-math.sin(tilt) * math.cos(az), -math.sin(tilt) * math.sin(az), -math.cos(tilt))
+    return Look(
+        table_key=scene_id,
+        table_rgb=TABLE_COLORS[int(rng.integers(len(TABLE_COLORS)))],
+        key_dir=tuple(float(x) for x in d),
+        key_diffuse=float(rng.uniform(0.4, 0.7)),
+        ambient=float(rng.uniform(0.22, 0.38)),
+    )
+
+
+def table_texture(
+    key: str, size: int = TABLE_TEX, base_rgb: tuple[int, int, int] = TABLE_COLORS[0]
+) -> np.ndarray:
     """(size, size, 3) uint8 RGB: a seeded, non-repeating wood-like table top.
 
     Multi-octave value noise stretched along one axis (grain) plus sparse darker knots and
-    flecks, around the table's beige. It gives feature detectors something to match, as a
-    real table does; the same rig gets the same table.
+    flecks, around ``base_rgb``. It gives feature detectors something to match, as a real
+    table does; the same key gives the same table.
     """
-    seed = int.from_bytes(hashlib.sha1(rig_id.encode()).digest()[:8], "little")
+    seed = int.from_bytes(hashlib.sha1(key.encode()).digest()[:8], "little")
     rng = np.random.default_rng(seed)
     field = np.zeros((size, size))
     for octave, amp in ((8, 1.0), (32, 0.5), (128, 0.25)):
@@ -486,7 +538,7 @@ def table_texture(rig_id: str, size: int = TABLE_TEX) -> np.ndarray:
             / 255
         )
     field /= 1.75
-    base = np.array([204, 189, 163], dtype=np.float64)
+    base = np.array(base_rgb, dtype=np.float64)
     img = base[None, None] * (0.7 + 0.5 * field[..., None])
     # knots and flecks: dark blobs of a few texels, scattered without repeating
     for _ in range(int(size * size / 900)):
@@ -497,8 +549,11 @@ def table_texture(rig_id: str, size: int = TABLE_TEX) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def build_world(config: SimConfig, rig: Rig, layout: Layout) -> World:
+def build_world(config: SimConfig, rig: Rig, layout: Layout, look: Look | None = None) -> World:
     """Write the MJCF of a scene: table, floor, lights, fixed cameras, arm and objects."""
+    look = look or Look(rig.rig_id)
+    kd = look.key_dir
+    key_pos = (-0.9 * kd[0] / max(1e-6, -kd[2]), -0.9 * kd[1] / max(1e-6, -kd[2]), 1.6)
     assets: list[str] = []
     for color in COLORS:
         r, g, b, a = rgba(color)
@@ -547,7 +602,8 @@ def build_world(config: SimConfig, rig: Rig, layout: Layout) -> World:
     <global offwidth="{config.width}" offheight="{config.height}"/>
     <quality shadowsize="2048" offsamples="4"/>
     <map znear="0.01" zfar="20"/>
-    <headlight ambient="0.3 0.3 0.3" diffuse="0.35 0.35 0.35" specular="0.1 0.1 0.1"/>
+    <headlight ambient="{_f(*[look.ambient] * 3)}" diffuse="0.35 0.35 0.35"
+               specular="0.1 0.1 0.1"/>
   </visual>
   <default>
     <geom friction="0.8 0.005 0.0002" solref="0.004 1"/>
@@ -567,7 +623,7 @@ def build_world(config: SimConfig, rig: Rig, layout: Layout) -> World:
     {asset_text}
   </asset>
   <worldbody>
-    <light name="key" pos="0.4 -0.5 1.6" dir="-0.25 0.3 -1" diffuse="0.55 0.55 0.55"
+    <light name="key" pos="{_f(*key_pos)}" dir="{_f(*kd)}" diffuse="{_f(*[look.key_diffuse] * 3)}"
            specular="0.2 0.2 0.2" castshadow="{shadow}"/>
     <light name="fill" pos="-0.6 0.6 1.4" dir="0.4 -0.4 -1" diffuse="0.25 0.25 0.25"
            specular="0 0 0" castshadow="false"/>
@@ -585,4 +641,5 @@ def build_world(config: SimConfig, rig: Rig, layout: Layout) -> World:
         rig=rig,
         layout=layout,
         body_names=body_names,
+        look=look,
     )
