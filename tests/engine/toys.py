@@ -48,6 +48,8 @@ def hand_scene(scene_id: str = "hand_000", width: int = 160, height: int = 120) 
 
 # random toy scenes add a camera facing fix_center across the table, so each sees the other
 RIG = [*CAMERAS, ToyCamera("fix_back", (0.0, 0.9, 0.3))]
+# ... and, for camera-level questions, a far overview camera that sees four of the others
+RIG_OVERVIEW = [*RIG, ToyCamera("overview", (0.0, 2.2, 1.6), f=90.0)]
 
 
 def random_scene(
@@ -57,6 +59,7 @@ def random_scene(
     width: int = 128,
     height: int = 96,
     n: int = 6,
+    rig: list[ToyCamera] | None = None,
 ) -> Scene:
     """Non-overlapping balls at random on the table; the first two move between timesteps."""
     names = list(RGB)
@@ -73,13 +76,20 @@ def random_scene(
         placed.append((p0, p1, r))
         c = names[int(rng.integers(len(names)))]
         balls.append(ball(len(balls) + 1, c, RGB[c], r, p0, p1))
-    return render_toy_scene(scene_id, balls, RIG, width, height, rig_id=rig_id)
+    return render_toy_scene(scene_id, balls, rig or RIG, width, height, rig_id=rig_id)
 
 
-def toy_store(root: Path, n_scenes: int, seed: int = 0, per_rig: int = 2) -> Path:
+def toy_store(
+    root: Path,
+    n_scenes: int,
+    seed: int = 0,
+    per_rig: int = 2,
+    cameras: list[ToyCamera] | None = None,
+) -> Path:
     """A store of ``n_scenes`` random toy scenes, ``per_rig`` of them sharing a rig id."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n_scenes):
-        write_scene(random_scene(f"toy_{i:03d}", rng, rig_id=f"rig_{i // per_rig:03d}"), root)
+        scene = random_scene(f"toy_{i:03d}", rng, rig_id=f"rig_{i // per_rig:03d}", rig=cameras)
+        write_scene(scene, root)
     return root

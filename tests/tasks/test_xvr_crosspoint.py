@@ -17,7 +17,7 @@ from crossview.engine.oracle import verify_dataset
 from crossview.engine.pipeline import generate
 from crossview.geometry import rle_decode
 from crossview.scene import read_scene
-from tests.engine.toys import toy_store
+from tests.engine.toys import RIG_OVERVIEW, toy_store
 
 XVR = [
     "point_correspondence",
@@ -42,7 +42,7 @@ def read(ds: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return toy_store(tmp_path_factory.mktemp("xvr") / "store", 8, seed=2)
+    return toy_store(tmp_path_factory.mktemp("xvr") / "store", 8, seed=2, cameras=RIG_OVERVIEW)
 
 
 @pytest.fixture(scope="module")

@@ -194,8 +194,9 @@ def read_records(dataset: Path) -> list[dict[str, Any]]:
 
 
 def _point_probes(rec: dict[str, Any]) -> dict[str, tuple[float, float]] | None:
-    """Guesses for a coordinate item that need no reasoning: the image centre, and (for two
-    images) the pixel of Image 1's dot repeated in the gold image."""
+    """Fixed guesses for a coordinate item that need no reasoning: the image centre, and (for
+    two images) the pixel of Image 1's dot repeated in the gold image. (The learned location
+    prior is :func:`location_prior_credits`.)"""
     gold = rec.get("gold") or {}
     if "mask_rle" not in gold:
         return None
@@ -251,7 +252,7 @@ def audit_dataset(
     skipped: dict[str, int] = defaultdict(int)
     for done, (type_id, recs) in enumerate(sorted(by_type.items())):
         if recs[0].get("answer_kind") == "point":
-            raw += _audit_points(type_id, recs, skipped)
+            raw += _audit_points(type_id, recs, skipped, seed)
         else:
             raw += _audit_choices(type_id, recs, dataset, cache, skipped, seed)
         cache.clear()
@@ -322,10 +323,41 @@ def _audit_choices(
     return out
 
 
+LOCATION_GRID = (48, 64)
+"""Rows and columns of the grid on which the location prior counts gold regions."""
+
+
+def _on_grid(mask: np.ndarray) -> np.ndarray:
+    """(48, 64) float: the share of each grid cell that the (H, W) mask covers."""
+    import cv2
+
+    return cv2.resize(mask.astype(np.float32), LOCATION_GRID[::-1], interpolation=cv2.INTER_AREA)
+
+
+def location_prior_credits(masks: list[np.ndarray], groups: list[str], seed: int = 0) -> list:
+    """Scene-disjoint credits of "answer where the gold usually is": per fold, the grid cell
+    most covered by the other folds' gold regions, answered at its centre."""
+    if len(set(groups)) < 2:
+        return []
+    k = min(5, len(set(groups)))
+    fold = np.asarray(_folds(groups, k, seed))
+    grids = np.stack([_on_grid(m) for m in masks])
+    out = [0.0] * len(masks)
+    for f in range(k):
+        heat = grids[fold != f].sum(0)
+        r, c = np.unravel_index(int(np.argmax(heat)), heat.shape)
+        for i in np.flatnonzero(fold == f):
+            h, w = masks[i].shape
+            uv = ((c + 0.5) * w / LOCATION_GRID[1] - 0.5, (r + 0.5) * h / LOCATION_GRID[0] - 0.5)
+            out[i] = float(_in_mask(masks[i], uv))
+    return out
+
+
 def _audit_points(
-    type_id: str, recs: list[dict], skipped: dict[str, int]
+    type_id: str, recs: list[dict], skipped: dict[str, int], seed: int = 0
 ) -> list[tuple[str, str, list[float], list[float]]]:
     per: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    masks, groups = [], []
     for r in recs:
         guesses = _point_probes(r)
         if guesses is None:
@@ -333,9 +365,14 @@ def _audit_points(
             continue
         mask = rle_decode(r["gold"]["mask_rle"]).astype(bool)
         share = float(mask.mean())
+        masks.append(mask)
+        groups.append(_group(r))
         for name, uv in guesses.items():
             per[name][0].append(float(_in_mask(mask, uv)))
             per[name][1].append(share)
+    loc = location_prior_credits(masks, groups, seed)
+    if loc:
+        per["location_prior"] = (loc, [float(m.mean()) for m in masks])
     return [(type_id, name, c, ch) for name, (c, ch) in sorted(per.items())]
 
 
@@ -344,7 +381,7 @@ def _audit_points(
 
 def audit_markdown(report: AuditReport) -> str:
     """A markdown section: per type the chance and each probe's accuracy; flags in bold."""
-    probes = [p.name for p in PROBES] + ["image_centre", "same_pixel"]
+    probes = [p.name for p in PROBES] + ["image_centre", "location_prior", "same_pixel"]
     present = [p for p in probes if any(s.probe == p for s in report.scores)]
     by = {(s.type_id, s.probe): s for s in report.scores}
     types = list(dict.fromkeys(s.type_id for s in report.scores))

@@ -260,7 +260,7 @@ def camera_features(it: ItemReader) -> np.ndarray | None:
 
 def metadata_features(it: ItemReader) -> np.ndarray:
     """Non-answer record fields: mark coordinates off the pixel grid and record order, the
-    option image's slot, region areas, places and listing order. (Which camera and timestep
+    option image's slot, region places and listing order. (Which camera and timestep
     an image has is the answer of the camera-level types: camera names are read by the
     camera-role probe, relations between images by none.)"""
     kind = it.kind()
@@ -281,8 +281,8 @@ def metadata_features(it: ItemReader) -> np.ndarray:
             for p in it.option_refs[k]:
                 view, idx = refs[p]
                 box = it.views[view]["objects"][idx].get("bbox_xyxy") or [0, 0, 0, 0]
-                area = max(0.0, (box[2] - box[0]) * (box[3] - box[1]))
-                x[0] += np.log1p(area)
+                # (no area: a region's size is what Q10-Q12 and Q16 ask about, and the
+                # single-image probe reads it within one image)
                 x[1] += idx / max(1, len(it.views[view]["objects"]))
                 x[2] += (box[0] + box[2]) / 2 / it.views[view]["width"]
                 x[3] += (box[1] + box[3]) / 2 / it.views[view]["height"]

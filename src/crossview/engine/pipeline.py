@@ -233,6 +233,33 @@ def balanced_by_meaning(
     return out
 
 
+def spread_out(pool: list[tuple[str, Candidate]], quota: int) -> list[tuple[str, Candidate]]:
+    """Coordinate items, in pool order, whose gold regions do not pile up in one place.
+
+    Objects sit near the middle of most images, so "answer the centre" would beat chance. A
+    candidate is passed over when a pixel of its gold region is already covered by K chosen
+    gold regions, K = max(1, ceil(expected coverage)) where the expected coverage of a pixel
+    is the chosen regions' summed share of the image: then no fixed point lies in more gold
+    regions than a uniform guess would.
+    """
+    cover: dict[tuple[int, int], np.ndarray] = {}
+    expected = 0.0
+    out = []
+    for sid, cand in pool:
+        if len(out) >= quota:
+            break
+        mask = cand.gold_mask[1]
+        share = float(mask.mean())
+        c = cover.setdefault(mask.shape, np.zeros(mask.shape, np.int32))
+        limit = max(1, int(np.ceil(expected + share)))
+        if mask.any() and int(c[mask].max()) >= limit:
+            continue
+        c[mask] += 1
+        expected += share
+        out.append((sid, cand))
+    return out
+
+
 def select(
     shards: list[Shard], task_ids: list[str], config: GenerateConfig
 ) -> tuple[dict[str, list[tuple[str, Candidate]]], dict[str, int]]:
@@ -253,8 +280,8 @@ def select(
             shortfall[type_id] = config.per_task
             chosen[type_id] = []
             continue
-        if pool[0][1].answer_kind == "point":  # coordinate answers: nothing to balance
-            out = pool[: config.per_task]
+        if pool[0][1].answer_kind == "point":  # coordinate answers: spread over the image
+            out = spread_out(pool, config.per_task)
         elif pool[0][1].permutable:
             picked = pool[: config.per_task]
             n_opt = len(pool[0][1].options)

@@ -6,10 +6,13 @@ points are drawn in the box above the objects. Both are world coordinates in met
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from crossview.geometry import point_visibility, project_points, unproject
-from crossview.render.markers import marker_radius
+from crossview.render.markers import Mark, marker_radius
+from crossview.render.palette import DEFAULT_CHOICES, color_rgb, delta_e2000, rgb_to_lab
 from crossview.scene.model import View
 from crossview.tasks.base import SceneContext
 
@@ -109,3 +112,72 @@ def separated(uv: np.ndarray, others: list[np.ndarray], min_px: float) -> bool:
 def min_sep_px(view: View) -> float:
     """Least pixel distance between markers of one question: 6% of the image width."""
     return 0.06 * view.camera.width
+
+
+MARK_CONTRAST_DE = 20.0
+"""Least CIEDE2000 difference between a marker's colour and the surface under it."""
+
+
+def _under(view: View, m: Mark) -> np.ndarray:
+    """(K, 3) RGB of the pixels a mark covers: its disc (dots), or along the line (arrows)."""
+    img = view.image
+    h, w = img.shape[:2]
+    r = marker_radius(w, h) + 2
+    pts = [np.asarray(m.uv, float)]
+    if m.kind == "arrow" and m.uv_end is not None:
+        a, b = np.asarray(m.uv, float), np.asarray(m.uv_end, float)
+        pts = [a + t * (b - a) for t in np.linspace(0, 1, 6)]
+        r = max(2.0, r / 2)
+    out = []
+    yy, xx = np.mgrid[:h, :w]
+    for p in pts:
+        y0, y1 = max(0, int(p[1] - r)), min(h, int(p[1] + r) + 2)
+        x0, x1 = max(0, int(p[0] - r)), min(w, int(p[0] + r) + 2)
+        sel = (xx[y0:y1, x0:x1] - p[0]) ** 2 + (yy[y0:y1, x0:x1] - p[1]) ** 2 <= r * r
+        out.append(img[y0:y1, x0:x1][sel])
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
+def color_marks(
+    marks: list[Mark], views: list[View], rng: np.random.Generator, tries: int = 30
+) -> tuple[list[Mark], list[str]] | None:
+    """Give each group of marks a palette colour that stands out from what it covers.
+
+    Args:
+        marks: marks whose ``color`` is a group index as text ("0", "1", ...): marks of one
+            group share a colour (a reference dot drawn in two images).
+        views: the question's views (``marks[i].view`` indexes them).
+        rng: seeded; groups are coloured in a random order, each from the palette colours
+            not yet used whose CIEDE2000 difference to the median colour under every mark
+            of the group is at least :data:`MARK_CONTRAST_DE`.
+
+    Returns:
+        (coloured marks, colour of each group) or None when no assignment exists.
+    """
+    groups = sorted({int(m.color) for m in marks})
+    lab = rgb_to_lab(np.array([color_rgb(c) for c in DEFAULT_CHOICES]))
+    ok: dict[int, set[str]] = {}
+    for g in groups:
+        allowed = set(DEFAULT_CHOICES)
+        for m in marks:
+            if int(m.color) != g:
+                continue
+            px = _under(views[m.view], m)
+            if not len(px):
+                continue
+            under = rgb_to_lab(np.median(px, 0))
+            de = delta_e2000(lab, under)
+            allowed &= {c for c, d in zip(DEFAULT_CHOICES, de) if d >= MARK_CONTRAST_DE}
+        ok[g] = allowed
+    for _ in range(tries):
+        used: set[str] = set()
+        name: dict[int, str] = {}
+        for g in [groups[i] for i in rng.permutation(len(groups))]:
+            free = sorted(ok[g] - used, key=DEFAULT_CHOICES.index)
+            if not free:
+                break
+            name[g] = free[int(rng.integers(len(free)))]
+            used.add(name[g])
+        if len(name) == len(groups):
+            return [replace(m, color=name[int(m.color)]) for m in marks], [name[g] for g in groups]
+    return None

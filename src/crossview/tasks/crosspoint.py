@@ -14,10 +14,16 @@ import numpy as np
 
 from crossview.geometry import unproject
 from crossview.render.markers import Mark
-from crossview.render.palette import pick_colors
 from crossview.scene.model import View
 from crossview.tasks._common import YES_NO, label_options, shuffled, view_pairs
-from crossview.tasks._points import inside, min_sep_px, project, separated, surface_points
+from crossview.tasks._points import (
+    color_marks,
+    inside,
+    min_sep_px,
+    project,
+    separated,
+    surface_points,
+)
 from crossview.tasks.base import (
     Candidate,
     Grounded,
@@ -202,7 +208,11 @@ class VisibilityReasoning(TaskGenerator):
                 if vis is None:
                     self.drop(ctx, "visibility_ambiguous_or_outside")
                     continue
-                dot = pick_colors(1, rng)[0]
+                got = color_marks([Mark(0, "dot", tuple(uv), "0")], [va], rng)
+                if got is None:
+                    self.drop(ctx, "no_marker_colours_that_stand_out")
+                    continue
+                marks, (dot,) = got
                 yield Candidate(
                     self.info.type_id,
                     [ctx.key(va), ctx.key(vb)],
@@ -212,7 +222,7 @@ class VisibilityReasoning(TaskGenerator):
                     gold=0 if vis else 1,
                     permutable=False,
                     protocol="marker",
-                    marks=[Mark(0, "dot", tuple(uv), dot)],
+                    marks=marks,
                     target={"dot": dot},
                     level="part",
                 )
@@ -268,10 +278,14 @@ class CorrespondenceJudgement(TaskGenerator):
             if len(chosen) < n:
                 self.drop(ctx, "too_few_separated_distractors")
                 continue
-            dot, *colors = pick_colors(n + 1, rng)
             (uv_a,), _ = project(va, P)
-            marks = [Mark(0, "dot", tuple(uv_a), dot)]
-            marks += [Mark(1, "dot", tuple(uv), c) for uv, c in zip(chosen, colors)]
+            marks = [Mark(0, "dot", tuple(uv_a), "0")]
+            marks += [Mark(1, "dot", tuple(uv), str(i + 1)) for i, uv in enumerate(chosen)]
+            got = color_marks(marks, [va, vb], rng)
+            if got is None:
+                self.drop(ctx, "no_marker_colours_that_stand_out")
+                continue
+            marks, (dot, *colors) = got
             yield Candidate(
                 self.info.type_id,
                 [ctx.key(va), ctx.key(vb)],
@@ -323,8 +337,12 @@ class CorrespondencePointing(TaskGenerator):
             if mask.sum() < _min_part_px(vb) or not mask[v, u]:
                 self.drop(ctx, "gold_region_too_small")
                 continue
-            dot = pick_colors(1, rng)[0]
             (uv_a,), _ = project(va, P)
+            got = color_marks([Mark(0, "dot", tuple(uv_a), "0")], [va], rng)
+            if got is None:
+                self.drop(ctx, "no_marker_colours_that_stand_out")
+                continue
+            marks, (dot,) = got
             text = self.phrase(rng).format(dot=dot, w=vb.camera.width, h=vb.camera.height)
             yield Candidate(
                 self.info.type_id,
@@ -336,7 +354,7 @@ class CorrespondencePointing(TaskGenerator):
                 permutable=False,
                 protocol="marker",
                 answer_kind="point",
-                marks=[Mark(0, "dot", tuple(uv_a), dot)],
+                marks=marks,
                 gold_mask=(1, mask),
                 gold_point=(float(uv_b[0]), float(uv_b[1])),
                 level=level,

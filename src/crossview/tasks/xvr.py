@@ -16,10 +16,10 @@ import numpy as np
 from crossview.geometry import camera_relation, epipolar_distance, fundamental_matrix, triangulate
 from crossview.render.markers import Mark
 from crossview.render.metrics import ssim
-from crossview.render.palette import pick_colors
 from crossview.scene.model import View
 from crossview.tasks._common import shuffled
 from crossview.tasks._points import (
+    color_marks,
     free_points,
     inside,
     min_sep_px,
@@ -121,12 +121,16 @@ class PointCorrespondence(TaskGenerator):
             if len(chosen) < n:
                 self.drop(ctx, "too_few_separated_distractors")
                 continue
-            ref, *colors = pick_colors(n + 1, rng)
             marks = [
-                Mark(0, "dot", tuple(uvs[0][0][0]), ref),
-                Mark(1, "dot", tuple(uvs[1][0][0]), ref),
+                Mark(0, "dot", tuple(uvs[0][0][0]), "0"),
+                Mark(1, "dot", tuple(uvs[1][0][0]), "0"),
             ]
-            marks += [Mark(2, "dot", tuple(uv), c) for uv, c in zip(chosen, colors)]
+            marks += [Mark(2, "dot", tuple(uv), str(i + 1)) for i, uv in enumerate(chosen)]
+            got = color_marks(marks, [r1, r2, tg], rng)
+            if got is None:
+                self.drop(ctx, "no_marker_colours_that_stand_out")
+                continue
+            marks, (ref, *colors) = got
             yield Candidate(
                 self.info.type_id,
                 [ctx.key(v) for v in (r1, r2, tg)],
@@ -209,11 +213,16 @@ class DirectionalCorrespondence(TaskGenerator):
             if len(chosen) < n:
                 self.drop(ctx, "too_few_distinct_directions")
                 continue
-            ref, *colors = pick_colors(n + 1, rng)
-            marks = [Mark(i, "arrow", tuple(ends[i][0]), ref, tuple(ends[i][1])) for i in (0, 1)]
+            marks = [Mark(i, "arrow", tuple(ends[i][0]), "0", tuple(ends[i][1])) for i in (0, 1)]
             marks += [
-                Mark(2, "arrow", tuple(a_t), c, tuple(b)) for (b, _), c in zip(chosen, colors)
+                Mark(2, "arrow", tuple(a_t), str(i + 1), tuple(b))
+                for i, (b, _) in enumerate(chosen)
             ]
+            got = color_marks(marks, [r1, r2, tg], rng)
+            if got is None:
+                self.drop(ctx, "no_marker_colours_that_stand_out")
+                continue
+            marks, (ref, *colors) = got
             yield Candidate(
                 self.info.type_id,
                 [ctx.key(v) for v in (r1, r2, tg)],
@@ -292,10 +301,14 @@ class SpatialVerification(TaskGenerator):
             if wrong is None:
                 self.drop(ctx, "no_wrong_spot_far_from_epipolar_lines")
                 continue
-            ref = pick_colors(1, rng)[0]
             marks = [
-                Mark(i, "dot", tuple(wrong if i == k else proj[i][0][0]), ref) for i in range(4)
+                Mark(i, "dot", tuple(wrong if i == k else proj[i][0][0]), "0") for i in range(4)
             ]
+            got = color_marks(marks, views, rng)
+            if got is None:
+                self.drop(ctx, "no_marker_colours_that_stand_out")
+                continue
+            marks, (ref,) = got
             yield Candidate(
                 self.info.type_id,
                 [ctx.key(v) for v in views],
@@ -406,6 +419,7 @@ class ViewpointLocalization(TaskGenerator):
         # fixed cameras do not see each other that leaves the wrist camera at its places over
         # the episode (the reference may show the arm elsewhere: the dot is where the camera
         # stood when its image was taken).
+        used: set[tuple] = set()
         for ref in shuffled(rng, list(ctx.scene.views)):
             seen = []
             for v in shuffled(rng, list(ctx.scene.views)):
@@ -427,18 +441,31 @@ class ViewpointLocalization(TaskGenerator):
             if len(picked) < 3:
                 self.drop(ctx, "fewer_than_3_distinct_cameras_in_view")
                 continue
-            color = pick_colors(1, rng)[0]
-            yield Candidate(
-                self.info.type_id,
-                [ctx.key(ref)] + [ctx.key(v) for v, _ in picked],
-                [],
-                self.phrase(rng).format(ref=color),
-                _image_options([1, 2, 3]),
-                gold=0,
-                protocol="marker",
-                marks=[Mark(0, "dot", tuple(picked[0][1]), color)],
-                answer_hint=IMAGE_HINT,
-            )
+            # each of the three may be the one marked; the same camera's reference at another
+            # time with the same candidates and gold would ask the same question again
+            for g in range(3):
+                key = (ref.camera.name, frozenset(ctx.key(v) for v, _ in picked), g)
+                if key in used:
+                    self.drop(ctx, "same_question_from_another_time")
+                    continue
+                used.add(key)
+                order = [picked[g]] + [p for i, p in enumerate(picked) if i != g]
+                got = color_marks([Mark(0, "dot", tuple(order[0][1]), "0")], [ref], rng)
+                if got is None:
+                    self.drop(ctx, "no_marker_colours_that_stand_out")
+                    continue
+                marks, (color,) = got
+                yield Candidate(
+                    self.info.type_id,
+                    [ctx.key(ref)] + [ctx.key(v) for v, _ in order],
+                    [],
+                    self.phrase(rng).format(ref=color),
+                    _image_options([1, 2, 3]),
+                    gold=0,
+                    protocol="marker",
+                    marks=marks,
+                    answer_hint=IMAGE_HINT,
+                )
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         dot = np.asarray(q.marks[0].uv)
