@@ -51,6 +51,8 @@ class ProbeScore:
     lower_corrected: float
     """Wilson lower bound at the Bonferroni-corrected confidence of the whole audit."""
     flagged: bool = False
+    intended: str | None = None
+    """Why this probe's cue is the question's own evidence (never flagged), if it is."""
 
 
 @dataclass
@@ -267,10 +269,29 @@ def audit_dataset(
         ch = float(np.mean(chance))
         lo, hi = wilson_interval(c, n)
         lo_z, _ = wilson_interval(c, n, z)
+        why = _intended(type_id).get(probe)
         report.scores.append(
-            ProbeScore(type_id, probe, n, c, c / n, ch, (lo, hi), lo_z, flagged=lo_z > ch)
+            ProbeScore(
+                type_id,
+                probe,
+                n,
+                c,
+                c / n,
+                ch,
+                (lo, hi),
+                lo_z,
+                flagged=lo_z > ch and why is None,
+                intended=why,
+            )
         )
     return report
+
+
+def _intended(type_id: str) -> dict[str, str]:
+    from crossview.tasks import all_tasks
+
+    cls = all_tasks().get(type_id)
+    return dict(cls.intended_cues) if cls is not None else {}
 
 
 def _audit_choices(
@@ -412,10 +433,14 @@ def audit_markdown(report: AuditReport) -> str:
                 cells.append("")
             else:
                 cell = f"{100 * s.accuracy:.0f}"
-                cells.append(f"**{cell}**" if s.flagged else cell)
+                cells.append(f"**{cell}**" if s.flagged else cell + ("†" if s.intended else ""))
         lines.append(
             f"| {t} | {row[0].n} | {100 * row[0].chance:.0f} | " + " | ".join(cells) + " |"
         )
+    notes = [s for s in report.scores if s.intended]
+    if notes:
+        lines += ["", "† the probe reads the question's own evidence (not flagged):", ""]
+        lines += [f"- {s.type_id} / {s.probe}: {s.intended}" for s in notes]
     return "\n".join(lines) + "\n"
 
 

@@ -118,6 +118,7 @@ def propose_scene(
         seen, near, kept = set(), set(), []
         per_answer: Counter = Counter()  # fixed-order types: a cap per answer, so a rare
         for cand in gen.propose(ctx, rng):  # answer is not crowded out by a common one
+            cand.rows = option_rows(cand, ctx)
             k = cand.key()
             if k in seen:
                 ctx.rejections.drop(type_id, "duplicate")
@@ -183,11 +184,36 @@ def _interleave(per_scene: dict[str, list[Candidate]], rng: np.random.Generator)
     return out
 
 
+def option_rows(cand: Candidate, ctx: SceneContext) -> list[list[tuple[int, float]]]:
+    """Per option, (view index, image row / height) of what it names: the centroid of the
+    object's visible mask in each image it is marked in (object options), or the option's
+    mark in the last image, an arrow by its head (marker options); empty for other options."""
+    groups = {k: g for g in cand.same_color for k in g}
+    out: list[list[tuple[int, float]]] = []
+    for o in cand.options:
+        rows: list[tuple[int, float]] = []
+        if o.ref is not None:
+            for k in groups.get(o.ref, [o.ref]):
+                ref = cand.refs[k]
+                view = ctx.view(cand.views[ref.view])
+                ys = np.nonzero(ctx.mask(view, ref.track_id))[0]
+                if len(ys):
+                    rows.append((ref.view, float(ys.mean()) / view.camera.height))
+        elif o.label is not None:
+            for m in cand.marks:
+                if m.color == o.label and m.view == len(cand.views) - 1:
+                    uv = m.uv_end if m.kind == "arrow" and m.uv_end is not None else m.uv
+                    rows.append((m.view, uv[1] / ctx.view(cand.views[m.view]).camera.height))
+        out.append(rows)
+    return out
+
+
 def balance_keys(cand: Candidate) -> list[set[str]]:
     """Per option, what it means beyond its letter: the camera of an image option, the label
     of a label option (alone and with the camera of each image: "no" when Image 2 is the
-    wrist camera), the colour of a marker option. Object options have none (their overlay
-    colours are drawn at random per item)."""
+    wrist camera), the colour of a marker option, and for object and marker options their
+    rank from the top of the image (:func:`option_rows`: the object missing from Image 2 must
+    not usually be the one highest in Image 1)."""
     marks = {m.color for m in cand.marks}
     out = []
     for o in cand.options:
@@ -200,37 +226,73 @@ def balance_keys(cand: Candidate) -> list[set[str]]:
             keys.add(f"label:{o.label}")
             keys |= {f"{o.label}|image{i + 1}:{v.camera}" for i, v in enumerate(cand.views)}
         out.append(keys)
+    # the rank of each option from the top of each image it is shown in: which candidate is
+    # highest or lowest must not tell the answer (the nearest object is the least hidden, and
+    # grows most); ties (arrows from one tail) give no rank
+    views = {v for rows in cand.rows for v, _ in rows}
+    for v in sorted(views):
+        at = [dict(rows).get(v) for rows in cand.rows]
+        if any(x is None for x in at) or len(set(at)) < len(at):
+            continue
+        for rank, i in enumerate(np.argsort(at, kind="stable")):
+            out[int(i)].add(f"row_rank:{v}:{rank}")
     return out
 
 
+def _expected_share(cand: Candidate, keys: list[set[str]]) -> Counter:
+    """Per key, the share of this item's gold a uniform guess would give it."""
+    return Counter({k: sum(k in ks for ks in keys) / len(keys) for k in set().union(*keys)})
+
+
 def balanced_by_meaning(
-    pool: list[tuple[str, Candidate]], slack: float = 1.0
+    pool: list[tuple[str, Candidate]], quota: int | None = None, slack: float = 1.0
 ) -> list[tuple[str, Candidate]]:
     """Keep candidates, in pool order, so that no option meaning predicts the answer.
 
     For every key of :func:`balance_keys` (a camera, a label, a label with an image's camera)
-    the number of times an option with that key is gold stays within ``slack`` of its fair
-    share, (times the key is offered) / (options per item). A candidate whose gold would
-    push a key over its share is passed over. So a type whose gold is always the wrist camera
-    keeps only what is balanced (and reports the shortfall) instead of teaching "pick the
-    wrist camera".
+    the number of items whose gold has that key stays within ``slack`` of its fair share, the
+    sum over the items offering the key of (options with the key) / (options). Candidates are
+    removed until that holds, always the one whose gold's keys are most over their shares in
+    total (the last in pool order among equals); so a type whose gold is always the wrist
+    camera keeps only what is balanced (and reports the shortfall) instead of teaching "pick
+    the wrist camera". With a
+    quota, the first ``quota`` kept are taken and balanced again, refilled from the rest
+    until the quota is met or nothing is left.
     """
-    offered: Counter = Counter()
-    gold: Counter = Counter()
-    out = []
-    for sid, cand in pool:
-        if not cand.options:  # coordinate answers
-            out.append((sid, cand))
-            continue
-        keys = balance_keys(cand)
-        n = len(cand.options)
-        add: Counter = Counter(k for ks in keys for k in ks)
-        if any(gold[k] + 1 > (offered[k] + add[k]) / n + slack for k in keys[cand.gold]):
-            continue
-        offered.update(add)
-        gold.update(keys[cand.gold])
-        out.append((sid, cand))
-    return out
+    keys = {id(c): balance_keys(c) for _, c in pool if c.options}
+
+    def eliminate(items: list[tuple[str, Candidate]]) -> list[tuple[str, Candidate]]:
+        items = list(items)
+        gold: Counter = Counter()
+        fair: Counter = Counter()
+        for _, c in items:
+            if c.options:
+                gold.update(keys[id(c)][c.gold])
+                fair.update(_expected_share(c, keys[id(c)]))
+        while True:
+            over = {k: gold[k] - fair[k] for k in gold if gold[k] - fair[k] > slack + 1e-9}
+            if not over:
+                return items
+            # the item whose gold carries the most excess over all its keys (the last such)
+            score = [
+                sum(over.get(k, 0.0) for k in keys[id(c)][c.gold]) if c.options else 0.0
+                for _, c in items
+            ]
+            top = max(score)
+            i = max(j for j, x in enumerate(score) if x >= top - 1e-9)
+            c = items.pop(i)[1]
+            gold.subtract(keys[id(c)][c.gold])
+            fair.subtract(_expected_share(c, keys[id(c)]))
+
+    kept = eliminate(pool)
+    if quota is None or len(kept) <= quota:
+        return kept
+    chosen: list[tuple[str, Candidate]] = []
+    rest = kept
+    while len(chosen) < quota and rest:
+        need = quota - len(chosen)
+        chosen, rest = eliminate(chosen + rest[:need]), rest[need:]
+    return chosen
 
 
 def spread_out(pool: list[tuple[str, Candidate]], quota: int) -> list[tuple[str, Candidate]]:
@@ -275,7 +337,10 @@ def select(
         per_scene = {
             s.scene_id: [(s.scene_id, c) for c in s.candidates.get(type_id, [])] for s in shards
         }
-        pool = balanced_by_meaning(_interleave(per_scene, rng))
+        pool = _interleave(per_scene, rng)
+        if pool and pool[0][1].answer_kind != "point":
+            quota = config.per_task if pool[0][1].permutable else None
+            pool = balanced_by_meaning(pool, quota)
         if not pool:
             shortfall[type_id] = config.per_task
             chosen[type_id] = []

@@ -45,7 +45,8 @@ def surface_points(
     # pixel grid alike (a gold dot at its exact projection among distractors on pixel centres
     # would be found by the sub-pixel centre of its colour); the pixel's depth stays the
     # point's depth, so the point still rounds to the pixel it was sampled from
-    uv = pix_all[pick].astype(np.float64) + rng.uniform(-0.45, 0.45, size=(len(pick), 2))
+    jitter = np.clip(rng.uniform(-0.5, 0.5, size=(len(pick), 2)), -0.499, 0.499)
+    uv = pix_all[pick].astype(np.float64) + jitter
     z = depth[pix_all[pick, 1], pix_all[pick, 0]].astype(np.float64)
     pts = unproject(uv, z, view.camera.K, view.camera.cam_to_world)
     return pts, tr_all[pick]

@@ -112,6 +112,10 @@ class Candidate:
     target: dict[str, Any] | None = None
     """What the text names without a mark (grounding: the attributes of the described object,
     or a camera description); shown to the oracle as part of the question."""
+    rows: list[list[tuple[int, float]]] = field(default_factory=list)
+    """Per option, (view index, image row as a fraction of the height) of each region or mark
+    that shows what it names, for balancing (:func:`crossview.engine.pipeline.balance_keys`);
+    filled by the engine, empty when unknown."""
 
     @property
     def gold_option(self) -> Option:
@@ -139,8 +143,9 @@ class Candidate:
         """
         options = [self.options[i] for i in order]
         gold = order.index(self.gold)
+        rows = [self.rows[i] for i in order] if self.rows else []
         if not all(o.view is not None for o in self.options):
-            return replace(self, options=options, gold=gold)
+            return replace(self, options=options, gold=gold, rows=rows)
         slots = sorted(o.view for o in self.options)
         new_of_old = {v: v for v in range(len(self.views))}
         for slot, o in zip(slots, options):
@@ -157,6 +162,7 @@ class Candidate:
                 for o in options
             ],
             gold=gold,
+            rows=rows,
             marks=[replace(m, view=new_of_old[m.view]) for m in self.marks],
         )
 
@@ -338,6 +344,10 @@ class TaskGenerator:
 
     info: ClassVar[TaskInfo]
     phrasings: ClassVar[tuple[str, ...]] = ()
+    intended_cues: ClassVar[dict[str, str]] = {}
+    """Audit probes (``crossview audit``) that read what the question is about, with the reason:
+    their scores are reported but not flagged. Kept to the cases where the probe's cue is the
+    evidence itself, never to excuse a prior."""
 
     def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
         """Yield candidate questions; call ``ctx.rejections.drop(type, rule)`` for each drop."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import ClassVar
 
 import numpy as np
 
@@ -107,9 +108,12 @@ class PointCorrespondence(TaskGenerator):
                 self.drop(ctx, "point_outside_an_image")
                 continue
             gold_uv = uvs[2][0][0]
-            pool = np.concatenate(
-                [surface_points(ctx, tg, rng, 40)[0], free_points(ctx, tg.timestep, rng, 20)]
-            )
+            # distractors drawn as the gold point is: on a surface (70%) or in free space
+            surf = surface_points(ctx, tg, rng, 60)[0]
+            free = free_points(ctx, tg.timestep, rng, 60)
+            use_free = rng.random(60) >= 0.7
+            pool = np.concatenate([surf[~use_free[: len(surf)]], free[use_free]])
+            pool = pool[rng.permutation(len(pool))]
             puv, pz = project(tg, pool)
             chosen: list[np.ndarray] = [gold_uv]
             sep = min_sep_px(tg)
@@ -527,6 +531,11 @@ class DirectionalViewLocalization(TaskGenerator):
 @register_task
 class CrossScenarioLocalization(TaskGenerator):
     info = TaskInfo("cross_scenario_localization", "Cross-scenario localization", "xvr", LOCATE, 3)
+    intended_cues: ClassVar[dict[str, str]] = {
+        "most_similar": "a fixed camera sees the same static surroundings (table edges, floor, "
+        "arm base) in both scenarios, whatever the objects, table cover and light; comparing "
+        "the two views is the task",
+    }
     phrasings = (
         "Image 1 shows scenario 1 from one of its cameras. Images 2-4 show another scenario filmed "
         "by the same cameras. Which of them was taken by the same camera as Image 1?",
