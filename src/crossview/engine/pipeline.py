@@ -116,8 +116,8 @@ def propose_scene(
         rng = np.random.default_rng([config.seed, stable_int(scene.scene_id), stable_int(type_id)])
         cap = config.candidates_per_scene
         seen, near, kept = set(), set(), []
-        per_answer: Counter = Counter()  # fixed-order types: a cap per answer, so a rare
-        for cand in gen.propose(ctx, rng):  # answer is not crowded out by a common one
+        per_answer: Counter = Counter()
+        for cand in gen.propose(ctx, rng):
             cand.rows = option_rows(cand, ctx)
             k = cand.key()
             if k in seen:
@@ -130,12 +130,15 @@ def propose_scene(
                 continue
             if nk is not None:
                 near.add(nk)
-            if not cand.permutable:
-                if per_answer[cand.gold] >= cap:
+            # a cap per answer (fixed-order types) or per gold camera (image options), so a
+            # rare answer or camera is not crowded out by a common one
+            answer = _answer_key(cand)
+            if answer is not None:
+                if per_answer[answer] >= cap:
                     continue
-                per_answer[cand.gold] += 1
+                per_answer[answer] += 1
             kept.append(cand)
-            if len(kept) >= (cap if cand.permutable else cap * max(1, len(cand.options))):
+            if len(kept) >= (cap if answer is None else cap * max(1, len(cand.options))):
                 break
         shard.candidates[type_id] = kept
     shard.rejections.update(ctx.rejections)
@@ -144,6 +147,17 @@ def propose_scene(
         pickle.dump(shard, fh)
     tmp.replace(shard_path)
     return shard
+
+
+def _answer_key(cand: Candidate) -> object | None:
+    """What a per-answer cap counts: the gold index of a fixed-order type, the gold image's
+    camera of an image-option type, None (one cap for all) otherwise."""
+    if not cand.permutable:
+        return cand.gold
+    g = cand.gold_option if cand.options else None
+    if g is not None and g.view is not None:
+        return cand.views[g.view].camera
+    return None
 
 
 def near_key(cand: Candidate) -> tuple | None:
@@ -360,25 +374,39 @@ def select(
                 order = [*others[:pos], cand.gold, *others[pos:]]
                 out.append((sid, cand.permuted(order)))
         else:
-            by_gold: dict[int, list] = defaultdict(list)
-            for sid, cand in pool:
-                by_gold[cand.gold].append((sid, cand))
             n_opt = info.n_options
-            # the quota split evenly over the answers (the remainder to answers in a seeded
-            # order); a scarce answer limits the others to one more than it has, so the gold
-            # answer counts never differ by more than one
             extra = set(rng.permutation(n_opt)[: config.per_task % n_opt].tolist())
-            scarce = min(len(by_gold[g]) for g in range(n_opt))
-            take = [
-                min(config.per_task // n_opt + (g in extra), len(by_gold[g]), scarce + 1)
-                for g in range(n_opt)
-            ]
-            rows = itertools.zip_longest(*(by_gold[g][: take[g]] for g in range(n_opt)))
-            out = [x for row in rows for x in row if x is not None]
+            # answers balanced exactly, meanings within their slack: trimming to equal answer
+            # counts can unbalance a meaning, so the items that then fail are set aside and
+            # the answers refilled from the rest, until both hold
+            banned: set[int] = set()
+            while True:
+                rest = balanced_by_meaning([x for x in pool if id(x[1]) not in banned])
+                out = _equal_answers(rest, n_opt, config.per_task, extra)
+                ok = {id(c) for _, c in balanced_by_meaning(out)}
+                dropped = {id(c) for _, c in out} - ok
+                if not dropped:
+                    break
+                banned |= dropped
         if len(out) < config.per_task:
             shortfall[type_id] = config.per_task - len(out)
         chosen[type_id] = out
     return chosen, shortfall
+
+
+def _equal_answers(
+    pool: list[tuple[str, Candidate]], n_opt: int, quota: int, extra: set[int]
+) -> list[tuple[str, Candidate]]:
+    """Fixed-order candidates with each answer equally often: the quota split evenly over the
+    answers (the remainder to the answers in ``extra``); a scarce answer limits the others to
+    one more than it has, so the gold answer counts never differ by more than one."""
+    by_gold: dict[int, list] = defaultdict(list)
+    for sid, cand in pool:
+        by_gold[cand.gold].append((sid, cand))
+    scarce = min(len(by_gold[g]) for g in range(n_opt))
+    take = [min(quota // n_opt + (g in extra), len(by_gold[g]), scarce + 1) for g in range(n_opt)]
+    rows = itertools.zip_longest(*(by_gold[g][: take[g]] for g in range(n_opt)))
+    return [x for row in rows for x in row if x is not None]
 
 
 def assign_splits(shards: list[Shard], config: GenerateConfig) -> dict[str, str]:

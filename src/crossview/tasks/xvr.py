@@ -396,11 +396,16 @@ class TemporalVerification(TaskGenerator):
 def _odd_choices(
     ctx: SceneContext, rng: np.random.Generator, t: int
 ) -> list[tuple[list[View], int]]:
-    """(three views at t, the position of the one to replace), every choice, shuffled: each
-    camera of a trio may be the odd one, so the cameras whose frames change most over time
-    (the wrist camera) are not the only odd ones on offer."""
+    """(three views at t, the position of the one to replace), every choice, shuffled and
+    taken in turn by the odd camera: each camera of a trio may be the odd one, so the cameras
+    whose frames change most over time (the wrist camera) are not the only odd ones on offer
+    before the per-scene cap is reached."""
     trios = [list(c) for c in itertools.combinations(ctx.views_at(t), 3)]
-    return shuffled(rng, [(trio, k) for trio in trios for k in range(3)])
+    by_cam: dict[str, list[tuple[list[View], int]]] = {}
+    for choice in shuffled(rng, [(trio, k) for trio in trios for k in range(3)]):
+        by_cam.setdefault(choice[0][choice[1]].camera.name, []).append(choice)
+    rows = itertools.zip_longest(*(by_cam[c] for c in sorted(by_cam)))
+    return [c for row in rows for c in row if c is not None]
 
 
 @register_task
