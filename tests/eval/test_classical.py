@@ -206,10 +206,12 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
         on_answered[t] = v["correct"] / answered if answered else 0.0
     rnd = {t: v["random_baseline"] for t, v in by.items()}
     # overall accuracy (a no-answer counts as wrong) clearly above chance where geometry
-    # decides. Measured on this benchmark (textured table), accuracy vs chance in %: point
-    # correspondence 53 vs 18, spatial verification 73 vs 23, judgement 39 vs 20, Q1 66 vs
-    # 23, Q3 60 vs 30, Q4 86, Q5 82 vs 44, Q6 78, Q8 42, Q9 43, Q14 64, Q17 68, directional
-    # correspondence 43, language localization 93; thresholds sit well below.
+    # decides. Measured on this benchmark (sim-1.2, after the shortcut fixes of the audit),
+    # accuracy vs chance in %: point correspondence 51 vs 18, spatial verification 77 vs 23,
+    # judgement 51 vs 20, Q1 61 vs 23, Q3 58 vs 30, Q4 71 vs 24, Q5 78 vs 44, Q8 34 vs 20, Q9
+    # 50 vs 25, Q14 40 vs 22, Q17 55 vs 45, directional correspondence 46 vs 22, language
+    # localization 88 vs 41; thresholds sit below. Q6 (78% before) rested on the wrist-camera
+    # prior the audit found; balanced, this store gives 7 items (57%, all answered right).
     margins = {
         "point_correspondence": 0.2,
         "spatial_verification": 0.3,
@@ -218,11 +220,10 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
         "Q3": 0.15,
         "Q4": 0.4,
         "Q5": 0.15,
-        "Q6": 0.15,
-        "Q8": 0.1,
+        "Q8": 0.08,
         "Q9": 0.08,
-        "Q14": 0.25,
-        "Q17": 0.08,
+        "Q14": 0.12,
+        "Q17": 0.05,
         "directional_correspondence": 0.1,
         "language_conditioned_localization": 0.3,
     }
@@ -230,15 +231,16 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
         assert by[t]["accuracy"] >= rnd[t] + m, (t, by[t]["accuracy"], rnd[t])
     # viewpoint localization from the recovered relative pose (assumed intrinsics): right on
     # nearly every item it answers (96% of 25 answered on a 24-scene benchmark)
-    vp = by["viewpoint_localization"]
+    vp = by.get("viewpoint_localization", {"n": 0, "no_answer": 0})
     if vp["n"] - vp["no_answer"] >= 5:
         assert on_answered["viewpoint_localization"] >= rnd["viewpoint_localization"] + 0.2
     # on the items it answers, every correspondence type is far above chance
     for t in ("point_correspondence", "Correspondence-Judgement", "Q1", "Q2", "Q3"):
         assert on_answered[t] >= rnd[t] + 0.15, (t, on_answered[t], rnd[t])
     # and the table-plane and layout rules are nearly always right when they answer
-    for t in ("Q4", "Q5", "Q6", "Q14", "Q17", "language_conditioned_localization"):
+    for t in ("Q4", "Q5", "Q6", "Q17", "language_conditioned_localization"):
         assert on_answered[t] >= 0.85, (t, on_answered[t])
+    assert on_answered["Q14"] >= 0.7  # measured 78% (two pushes apart now move two objects)
     # grounding of colour-named objects (a point inside the gold mask; chance is ~1%)
     assert by["Fine-grained Grounding"]["accuracy"] >= 0.15
     # nothing is guessed: every no-answer is an explicit refusal
