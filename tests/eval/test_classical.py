@@ -210,8 +210,8 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
     # accuracy vs chance in %: point correspondence 51 vs 18, spatial verification 77 vs 23,
     # judgement 51 vs 20, Q1 61 vs 23, Q3 58 vs 30, Q4 71 vs 24, Q5 78 vs 44, Q8 34 vs 20, Q9
     # 50 vs 25, Q14 40 vs 22, Q17 55 vs 45, directional correspondence 46 vs 22, language
-    # localization 88 vs 41; thresholds sit below. Q6 (78% before) rested on the wrist-camera
-    # prior the audit found; balanced, this store gives 7 items (57%, all answered right).
+    # localization 88 vs 41; thresholds sit below. Q6 (78% before the audit's fixes, when "No"
+    # meant "Image 2 is the wrist camera") has 7 balanced items here (57%, all answered right).
     margins = {
         "point_correspondence": 0.2,
         "spatial_verification": 0.3,
