@@ -57,21 +57,19 @@ class ItemReader:
         """Option k as shown, without its letter ("A. ")."""
         return re.sub(r"^[A-H]\.\s*", "", self.options[k])
 
-    def image(self, i: int) -> np.ndarray:
-        """(H, W, 3) float32 RGB in [0, 1] of image i as shown (with overlays or marks)."""
-        p = self.image_paths[i]
+    def _load(self, p: str) -> np.ndarray:
         if p not in self._cache:
             with Image.open(self.dataset / p) as im:
                 self._cache[p] = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
         return self._cache[p]
 
+    def image(self, i: int) -> np.ndarray:
+        """(H, W, 3) float32 RGB in [0, 1] of image i as shown (with overlays or marks)."""
+        return self._load(self.image_paths[i])
+
     def base_image(self, i: int) -> np.ndarray:
         """Image i of the scene without overlays or marks."""
-        p = self.views[i]["image_path"]
-        if p not in self._cache:
-            with Image.open(self.dataset / p) as im:
-                self._cache[p] = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-        return self._cache[p]
+        return self._load(self.views[i]["image_path"])
 
     def kind(self) -> str:
         """What the options are: ``image``, ``color`` (marks), ``object`` (regions), ``label``."""
