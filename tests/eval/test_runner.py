@@ -214,3 +214,17 @@ def test_limit_and_run_record(native_bench: Path, tmp_path: Path) -> None:
     assert info["identity"]["protocol"] == "auto" and info["identity"]["seed"] == 0
     assert info["package_version"] and "git_commit" in info
     assert info["backend"]["kind"] == "random"
+
+
+def test_replay_scores_a_region_protocol_file(crossviewer_bench: Path, tmp_path: Path) -> None:
+    """A published CrossViewer file (protocol 'region') is scored from recorded answers: replay
+    sends nothing, so it needs no mask input."""
+    rec = tmp_path / "responses.jsonl"
+    rec.write_text(
+        json.dumps({"id": "take1_0", "response": "A"})
+        + "\n"
+        + json.dumps({"id": "take1_1", "response": "A"})
+        + "\n"
+    )
+    s = run_eval(EvalConfig(bench=crossviewer_bench, model=f"replay:{rec}", out=tmp_path / "r"))
+    assert s["overall"]["n"] == 2 and s["overall"]["correct"] == 1

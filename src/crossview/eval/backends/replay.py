@@ -20,7 +20,13 @@ from crossview.eval.items import Prompt, Response
 
 @register("replay")
 class ReplayBackend(Backend):
-    """Serve recorded responses by ``(id, variant)``."""
+    """Serve recorded responses by ``(id, variant)``.
+
+    It sends nothing to a model, so it takes prompts of every protocol, region references
+    (masks) included: a published region-protocol benchmark is scored from recorded answers.
+    """
+
+    accepts_regions = True
 
     def __init__(self, arg: str, settings: BackendSettings) -> None:
         super().__init__(arg, settings)
