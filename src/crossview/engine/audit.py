@@ -18,7 +18,6 @@ scores 1 / k, so a probe that cannot tell options apart scores chance exactly.
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -30,11 +29,11 @@ from scipy.optimize import minimize
 from scipy.stats import norm
 
 from crossview.engine.audit_probes import PROBES, ItemReader
+from crossview.engine.build import LETTERS
 from crossview.errors import BadInputError
-from crossview.eval.scoring import wilson_interval
+from crossview.eval.scoring import point_in_mask, wilson_interval
 from crossview.geometry import rle_decode
-
-LETTERS = "ABCDEFGH"
+from crossview.scene.store import iter_jsonl
 
 
 @dataclass
@@ -180,16 +179,7 @@ def read_records(dataset: Path) -> list[dict[str, Any]]:
     path = dataset / "questions.jsonl"
     if not path.is_file():
         raise BadInputError("no questions.jsonl (is this a crossview dataset?)", file=dataset)
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise BadInputError(f"line {i} is not JSON: {exc.msg}", file=path) from None
-    return out
+    return [rec for _, rec in iter_jsonl(path)]
 
 
 # ---------------------------------------------------------------------- point probes
@@ -210,12 +200,6 @@ def _point_probes(rec: dict[str, Any]) -> dict[str, tuple[float, float]] | None:
     if v != 0 and first:
         out["same_pixel"] = (float(first[0]["uv"][0]), float(first[0]["uv"][1]))
     return out
-
-
-def _in_mask(mask: np.ndarray, uv: tuple[float, float]) -> bool:
-    h, w = mask.shape
-    x, y = math.floor(uv[0] + 0.5), math.floor(uv[1] + 0.5)
-    return 0 <= x < w and 0 <= y < h and bool(mask[y, x])
 
 
 # ------------------------------------------------------------------------------ audit
@@ -370,7 +354,7 @@ def location_prior_credits(masks: list[np.ndarray], groups: list[str], seed: int
         for i in np.flatnonzero(fold == f):
             h, w = masks[i].shape
             uv = ((c + 0.5) * w / LOCATION_GRID[1] - 0.5, (r + 0.5) * h / LOCATION_GRID[0] - 0.5)
-            out[i] = float(_in_mask(masks[i], uv))
+            out[i] = float(point_in_mask(*uv, masks[i]))
     return out
 
 
@@ -389,7 +373,7 @@ def _audit_points(
         masks.append(mask)
         groups.append(_group(r))
         for name, uv in guesses.items():
-            per[name][0].append(float(_in_mask(mask, uv)))
+            per[name][0].append(float(point_in_mask(*uv, mask)))
             per[name][1].append(share)
     loc = location_prior_credits(masks, groups, seed)
     if loc:

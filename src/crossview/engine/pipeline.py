@@ -269,9 +269,8 @@ def balanced_by_meaning(
     removed until that holds, always the one whose gold's keys are most over their shares in
     total (the last in pool order among equals); so a type whose gold is always the wrist
     camera keeps only what is balanced (and reports the shortfall) instead of teaching "pick
-    the wrist camera". With a
-    quota, the first ``quota`` kept are taken and balanced again, refilled from the rest
-    until the quota is met or nothing is left.
+    the wrist camera". With a quota, the first ``quota`` kept are taken and balanced again,
+    refilled from the rest until the quota is met or nothing is left.
     """
     keys = {id(c): balance_keys(c) for _, c in pool if c.options}
 

@@ -130,11 +130,11 @@ def _under(view: View, m: Mark) -> np.ndarray:
         pts = [a + t * (b - a) for t in np.linspace(0, 1, 6)]
         r = max(2.0, r / 2)
     out = []
-    yy, xx = np.mgrid[:h, :w]
     for p in pts:
         y0, y1 = max(0, int(p[1] - r)), min(h, int(p[1] + r) + 2)
         x0, x1 = max(0, int(p[0] - r)), min(w, int(p[0] + r) + 2)
-        sel = (xx[y0:y1, x0:x1] - p[0]) ** 2 + (yy[y0:y1, x0:x1] - p[1]) ** 2 <= r * r
+        yy, xx = np.ogrid[y0:y1, x0:x1]
+        sel = (xx - p[0]) ** 2 + (yy - p[1]) ** 2 <= r * r
         out.append(img[y0:y1, x0:x1][sel])
     return np.concatenate(out) if out else np.zeros((0, 3))
 

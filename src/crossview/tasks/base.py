@@ -364,6 +364,17 @@ class TaskGenerator:
     def drop(self, ctx: SceneContext, rule: str) -> None:
         ctx.rejections.drop(self.info.type_id, rule)
 
+    def colored(
+        self, ctx: SceneContext, marks: list[Mark], views: list[View], rng: np.random.Generator
+    ) -> tuple[list[Mark], list[str]] | None:
+        """:func:`crossview.tasks._points.color_marks`, or None with the drop counted."""
+        from crossview.tasks._points import color_marks
+
+        got = color_marks(marks, views, rng)
+        if got is None:
+            self.drop(ctx, "no_marker_colours_that_stand_out")
+        return got
+
     def phrase(self, rng: np.random.Generator) -> str:
         return self.phrasings[int(rng.integers(len(self.phrasings)))]
 

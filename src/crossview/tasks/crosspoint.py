@@ -17,7 +17,6 @@ from crossview.render.markers import Mark
 from crossview.scene.model import View
 from crossview.tasks._common import YES_NO, label_options, shuffled, view_pairs
 from crossview.tasks._points import (
-    color_marks,
     inside,
     min_sep_px,
     project,
@@ -208,9 +207,8 @@ class VisibilityReasoning(TaskGenerator):
                 if vis is None:
                     self.drop(ctx, "visibility_ambiguous_or_outside")
                     continue
-                got = color_marks([Mark(0, "dot", tuple(uv), "0")], [va], rng)
+                got = self.colored(ctx, [Mark(0, "dot", tuple(uv), "0")], [va], rng)
                 if got is None:
-                    self.drop(ctx, "no_marker_colours_that_stand_out")
                     continue
                 marks, (dot,) = got
                 yield Candidate(
@@ -281,9 +279,8 @@ class CorrespondenceJudgement(TaskGenerator):
             (uv_a,), _ = project(va, P)
             marks = [Mark(0, "dot", tuple(uv_a), "0")]
             marks += [Mark(1, "dot", tuple(uv), str(i + 1)) for i, uv in enumerate(chosen)]
-            got = color_marks(marks, [va, vb], rng)
+            got = self.colored(ctx, marks, [va, vb], rng)
             if got is None:
-                self.drop(ctx, "no_marker_colours_that_stand_out")
                 continue
             marks, (dot, *colors) = got
             yield Candidate(
@@ -338,9 +335,8 @@ class CorrespondencePointing(TaskGenerator):
                 self.drop(ctx, "gold_region_too_small")
                 continue
             (uv_a,), _ = project(va, P)
-            got = color_marks([Mark(0, "dot", tuple(uv_a), "0")], [va], rng)
+            got = self.colored(ctx, [Mark(0, "dot", tuple(uv_a), "0")], [va], rng)
             if got is None:
-                self.drop(ctx, "no_marker_colours_that_stand_out")
                 continue
             marks, (dot,) = got
             text = self.phrase(rng).format(dot=dot, w=vb.camera.width, h=vb.camera.height)

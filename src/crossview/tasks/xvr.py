@@ -20,7 +20,6 @@ from crossview.render.metrics import ssim
 from crossview.scene.model import View
 from crossview.tasks._common import shuffled
 from crossview.tasks._points import (
-    color_marks,
     free_points,
     inside,
     min_sep_px,
@@ -130,9 +129,8 @@ class PointCorrespondence(TaskGenerator):
                 Mark(1, "dot", tuple(uvs[1][0][0]), "0"),
             ]
             marks += [Mark(2, "dot", tuple(uv), str(i + 1)) for i, uv in enumerate(chosen)]
-            got = color_marks(marks, [r1, r2, tg], rng)
+            got = self.colored(ctx, marks, [r1, r2, tg], rng)
             if got is None:
-                self.drop(ctx, "no_marker_colours_that_stand_out")
                 continue
             marks, (ref, *colors) = got
             yield Candidate(
@@ -222,9 +220,8 @@ class DirectionalCorrespondence(TaskGenerator):
                 Mark(2, "arrow", tuple(a_t), str(i + 1), tuple(b))
                 for i, (b, _) in enumerate(chosen)
             ]
-            got = color_marks(marks, [r1, r2, tg], rng)
+            got = self.colored(ctx, marks, [r1, r2, tg], rng)
             if got is None:
-                self.drop(ctx, "no_marker_colours_that_stand_out")
                 continue
             marks, (ref, *colors) = got
             yield Candidate(
@@ -308,9 +305,8 @@ class SpatialVerification(TaskGenerator):
             marks = [
                 Mark(i, "dot", tuple(wrong if i == k else proj[i][0][0]), "0") for i in range(4)
             ]
-            got = color_marks(marks, views, rng)
+            got = self.colored(ctx, marks, views, rng)
             if got is None:
-                self.drop(ctx, "no_marker_colours_that_stand_out")
                 continue
             marks, (ref,) = got
             yield Candidate(
@@ -459,9 +455,8 @@ class ViewpointLocalization(TaskGenerator):
                     continue
                 used.add(key)
                 order = [picked[g]] + [p for i, p in enumerate(picked) if i != g]
-                got = color_marks([Mark(0, "dot", tuple(order[0][1]), "0")], [ref], rng)
+                got = self.colored(ctx, [Mark(0, "dot", tuple(order[0][1]), "0")], [ref], rng)
                 if got is None:
-                    self.drop(ctx, "no_marker_colours_that_stand_out")
                     continue
                 marks, (color,) = got
                 yield Candidate(
