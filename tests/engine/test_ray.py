@@ -1,114 +1,54 @@
-"""The Ray executor on a local Ray instance: the same dataset as the local executor."""
+"""The Ray executor's tests (tests/engine/ray_cases.py), run in a child pytest process.
+
+Ray's driver exits the whole process (exit code 1, no traceback) when it loses its local raylet,
+which a loaded machine can cause; in the suite's own process that would end every other test
+with no summary. In a child, a crash is seen as such: the child is run once more, and a second
+crash fails this test with everything the child printed.
+"""
 
 from __future__ import annotations
 
-import json
-import warnings
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from crossview.engine.config import GenerateConfig
-from crossview.engine.executors import _Raised, run_jobs
-from crossview.engine.pipeline import generate
-from crossview.errors import BadInputError, MissingExtraError
-from crossview.scene.store import read_scene
-from tests.engine.toys import toy_store
+pytest.importorskip("ray")
 
-ray = pytest.importorskip("ray")
+CASES = Path(__file__).with_name("ray_cases.py")
+ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_instance():
-    """One small local instance for the module (run_jobs reuses an initialised Ray)."""
-    with warnings.catch_warnings():  # Ray's tip about a future GPU default
-        warnings.simplefilter("ignore", FutureWarning)
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+def _run_cases(junit: Path) -> tuple[subprocess.CompletedProcess, ET.Element | None]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(CASES),
+         f"--junitxml={junit}"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )  # fmt: skip
+    suite = ET.parse(junit).getroot() if junit.is_file() else None
+    return proc, suite
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    # every file, hidden ones included: no temporary may be left behind
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "shards" not in p.parts
-    }
-
-
-def test_ray_generates_the_same_dataset_as_local(tmp_path: Path) -> None:
-    store = toy_store(tmp_path / "store", 4, seed=21)
-    config = GenerateConfig(family="all", per_task=3, open_ended_fraction=0.2, seed=4)
-    local = generate(store, tmp_path / "local", config, workers=1)
-    remote = generate(store, tmp_path / "ray", config, workers=2, executor="ray")
-    assert local.records == remote.records > 0
-    assert (tmp_path / "local" / "questions.jsonl").read_bytes() == (
-        tmp_path / "ray" / "questions.jsonl"
-    ).read_bytes()
-    manifests = [json.loads((tmp_path / d / "manifest.json").read_text()) for d in ("local", "ray")]
-    assert manifests[0] == manifests[1]
-    # rendered overlays and markers, linked images and the dataset card: byte for byte
-    assert _files(tmp_path / "local") == _files(tmp_path / "ray")
-    assert (local.dropped, local.skipped_scenes) == (remote.dropped, remote.skipped_scenes)
-
-
-def test_ray_resumes_from_the_shards_it_wrote(tmp_path: Path) -> None:
-    store = toy_store(tmp_path / "store", 2, seed=22)
-    config = GenerateConfig(family="crossview", per_task=2)
-    generate(store, tmp_path / "ds", config, executor="ray", workers=0)
-    first = (tmp_path / "ds" / "questions.jsonl").read_bytes()
-    shards = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "ds" / "shards").iterdir()}
-    generate(store, tmp_path / "ds", config, executor="ray", workers=0)
-    assert (tmp_path / "ds" / "questions.jsonl").read_bytes() == first
-    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "ds" / "shards").iterdir()} == shards
-
-
-def test_bad_input_inside_a_ray_task_is_the_local_error(tmp_path: Path) -> None:
-    """A user's bad data raises the same BadInputError message, not a Ray traceback."""
-    bad = tmp_path / "scene_x"
-    bad.mkdir()
-    (bad / "scene.json").write_text("{not json")
-    with pytest.raises(BadInputError) as local:
-        run_jobs(read_scene, [bad], executor="local")
-    with pytest.raises(BadInputError) as remote:
-        run_jobs(read_scene, [bad], executor="ray")
-    assert type(remote.value) is type(local.value)
-    assert str(remote.value) == str(local.value)
-    assert "Traceback" not in str(remote.value) and "Ray" not in str(remote.value)
-
-
-def test_results_come_back_in_job_order_with_a_concurrency_limit() -> None:
-    jobs = [f"{n:03d}" for n in range(12)]
-    assert run_jobs(str.upper, jobs, executor="ray", workers=3) == jobs
-
-
-def test_unknown_executor_lists_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match="valid: local, ray"):
-        generate(tmp_path, tmp_path / "ds", executor="dask")
-
-
-def test_errors_with_several_arguments_survive_the_trip() -> None:
-    exc = MissingExtraError("ray", "ray", "the ray executor")
-    back = _Raised(type(exc), exc.args, dict(exc.__dict__)).rebuild()
-    assert type(back) is MissingExtraError and str(back) == str(exc) and back.extra == "ray"
-
-
-def test_a_bad_scene_is_skipped_with_the_same_reason_as_locally(tmp_path: Path) -> None:
-    from crossview.engine.pipeline import _propose_job
-
-    bad = tmp_path / "scene_x"
-    bad.mkdir()
-    (bad / "scene.json").write_text("[]")
-    job = (bad, ["Q1"], GenerateConfig(), tmp_path / "scene_x.pkl", {})
-    local = run_jobs(_propose_job, [job], executor="local")
-    remote = run_jobs(_propose_job, [job], executor="ray")
-    assert remote == local and local[0][0] == "scene_x" and "scene.json" in local[0][1]
-
-
-def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    monkeypatch.setitem(sys.modules, "ray", None)
-    with pytest.raises(MissingExtraError, match=r"crossview\[ray\]"):
-        run_jobs(str.upper, ["a"], executor="ray")
+def test_ray_executor_cases(tmp_path: Path) -> None:
+    out = ""
+    for attempt in range(2):
+        junit = tmp_path / f"ray-{attempt}.xml"
+        proc, suite = _run_cases(junit)
+        out += f"--- attempt {attempt + 1}, exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}\n"
+        if suite is None:
+            continue  # the child died before writing its report: Ray lost its raylet
+        cases = suite.iter("testcase")
+        failed = [c.get("name") for c in cases if c.find("failure") is not None
+                  or c.find("error") is not None]  # fmt: skip
+        ran = sum(1 for _ in suite.iter("testcase"))
+        assert ran >= 7, f"only {ran} Ray cases ran\n{out}"
+        assert not failed, f"Ray cases failed: {failed}\n{out}"
+        return
+    pytest.fail(f"the Ray cases' process died twice without a report\n{out}")
