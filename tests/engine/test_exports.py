@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -207,6 +209,85 @@ def test_crossviewer_export_scores_100_with_the_oracle(ds: Path, tmp_path: Path)
         EvalConfig(bench=path, fmt="crossviewer", model="oracle", out=tmp_path / "r")
     )
     assert summary["overall"]["accuracy"] == 1.0 and summary["overall"]["n"] == len(grounded)
+
+
+def _colorless(text: str) -> str:
+    from crossview.render.palette import PALETTE
+
+    return re.sub(rf"\b({'|'.join(PALETTE)})\b", "COLOR", text, flags=re.IGNORECASE)
+
+
+def test_crossviewer_file_under_the_overlay_protocol_reads_like_the_native_one(
+    ds: Path, tmp_path: Path
+) -> None:
+    """A published CrossViewer file (masks, ``<region>`` text) under ``--protocol overlay``: the
+    text a model reads is the native overlay protocol's up to the colour chosen, each named
+    colour outlines its region's mask on its image, and the oracle still scores 100%."""
+    from crossview.render.overlay import contour_band, contour_thickness
+    from crossview.render.palette import PALETTE
+
+    native = _records(ds)
+    export(ds, "crossviewer", tmp_path)
+    path = tmp_path / "crossviewer.jsonl"
+    bench = load_benchmark(path, fmt="crossviewer", protocol="overlay")
+    assert bench.protocol == "overlay" and bench.items
+    checked = 0
+    for item in bench.items:
+        rec = native[item.id]
+        over = rec["protocols"]["overlay"]
+        assert not item.regions and "<region>" not in item.question
+        assert _colorless(item.question) == _colorless(over["question"])
+        got = [f"{'ABCDEFGH'[k]}. {o}" for k, o in enumerate(item.options)]
+        assert [_colorless(o) for o in got] == [_colorless(o) for o in over["options"]]
+        texts = [item.question, *got, item.answer if item.answer_kind == "free" else ""]
+        want = [over["question"], *over["options"], over.get("answer", "")]
+        if item.answer_kind == "free":
+            assert _colorless(item.answer) == _colorless(over["answer"])
+        # the colours named, word by word, pair a native colour with one of ours ...
+        pat = rf"\b({'|'.join(PALETTE)})\b"
+        ours = [c.lower() for t in texts for c in re.findall(pat, t, re.I)]
+        theirs = [c.lower() for t in want[: len(texts)] for c in re.findall(pat, t, re.I)]
+        pairs = set(zip(theirs, ours, strict=True))
+        # ... and every object drawn is a native mark whose colour is paired with ours. Ours
+        # is one colour per (image, object): a native colour group (one object marked in
+        # several images, where the text gives the correspondence) gets one per image, and
+        # only referenced masks are drawn (a published file may list every object)
+        native_marks = {(m["view"], m["track_id"]): m["color"] for m in over["marks"]}
+        drawn_colors = set()
+        for v, img in enumerate(item.images):
+            tid = {json.dumps(o["mask_rle"]): o["track_id"] for o in rec["views"][v]["objects"]}
+            for rle, color in img.overlay:
+                assert (native_marks[(v, tid[rle])], color) in pairs
+                drawn_colors.add(color)
+                checked += 1
+        assert drawn_colors == set(ours)
+        # the drawn image is a PNG whose contour bands hold the named colours
+        for img in item.images:
+            if not img.overlay:
+                continue
+            assert img.mime() == "image/png"
+            shown = np.asarray(Image.open(io.BytesIO(img.read_bytes())).convert("RGB"))
+            th = contour_thickness(shown.shape[1], shown.shape[0])
+            for rle, color in img.overlay:
+                band, _ = contour_band(rle_decode(json.loads(rle)), th)
+                share = (shown[band] == PALETTE[color]).all(-1).mean()
+                assert share > 0.25, (item.id, color, share)  # neighbours draw over a part
+        names = [c for img in item.images for _, c in img.overlay]
+        assert len(set(names)) == len(names)  # one colour per region
+    assert checked > 0
+    summary = run_eval(
+        EvalConfig(
+            bench=path, fmt="crossviewer", protocol="overlay", model="oracle", out=tmp_path / "r"
+        )
+    )
+    assert summary["overall"]["accuracy"] == 1.0 and summary["overall"]["n"] == len(bench.items)
+
+
+def test_crossviewer_file_offers_region_and_overlay_only(ds: Path, tmp_path: Path) -> None:
+    export(ds, "crossviewer", tmp_path)
+    with pytest.raises(BadInputError, match="'region' or 'overlay'; protocol 'marker'"):
+        load_benchmark(tmp_path / "crossviewer.jsonl", protocol="marker")
+    assert load_benchmark(tmp_path / "crossviewer.jsonl").protocol == "region"
 
 
 def test_crosspoint_export_loads_in_the_harness(ds: Path, tmp_path: Path) -> None:

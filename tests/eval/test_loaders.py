@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from crossview.errors import BadInputError
 from crossview.eval.loaders import infer_choice_kind, load_benchmark
-from tests.eval.conftest import png_bytes, write_jsonl
+from crossview.geometry import rle_encode
+from tests.eval.conftest import gold_mask, png_bytes, write_jsonl
 
 
 def test_native_overlay_default(native_bench: Path) -> None:
@@ -49,7 +53,36 @@ def test_crossviewer(crossviewer_bench: Path) -> None:
     assert b.format == "crossviewer" and b.protocol == "region"
     assert [it.id for it in b.items] == ["take1_0", "take1_1"]
     assert b.items[0].type == "Q2" and len(b.items[0].regions) == 2
-    with pytest.raises(BadInputError, match="read as published"):
+    with pytest.raises(BadInputError, match="'region' or 'overlay'; protocol 'marker'"):
+        load_benchmark(crossviewer_bench, protocol="marker")
+
+
+def test_crossviewer_overlay_draws_the_masks(crossviewer_bench: Path) -> None:
+    """Under the overlay protocol each <region> becomes a colour and its mask is drawn."""
+    from crossview.render.palette import PALETTE
+
+    b = load_benchmark(crossviewer_bench, protocol="overlay")
+    item = b.items[0]
+    assert b.protocol == "overlay" and not item.regions
+    m = re.fullmatch(r"Is (\w+) the same as (\w+)\?", item.question)
+    assert m and m.group(1) in PALETTE and m.group(2) in PALETTE and m.group(1) != m.group(2)
+    assert [img.overlay[0][1] for img in item.images] == [m.group(1), m.group(2)]
+    shown = np.asarray(item.images[0].open())
+    base = np.asarray(Image.open(item.images[0].path).convert("RGB"))
+    inside = gold_mask()
+    assert (shown[~inside] != base[~inside]).any(axis=-1).mean() < 0.1  # only near the mask
+    assert (shown[inside] != base[inside]).any(axis=-1).all()  # every mask pixel is drawn
+    again = load_benchmark(crossviewer_bench, protocol="overlay").items[0]
+    assert again.question == item.question  # seeded by the item id
+
+
+def test_crossviewer_overlay_refuses_a_mask_of_another_size(
+    crossviewer_bench: Path, tmp_path: Path
+) -> None:
+    recs = [json.loads(line) for line in crossviewer_bench.read_text().splitlines()]
+    recs[1]["views"][1]["objects"][0]["mask_rle"] = rle_encode(np.zeros((5, 7), bool))
+    crossviewer_bench.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    with pytest.raises(BadInputError, match=r"take1_1.*objects\[0\]\.mask_rle.*mask size 7x5"):
         load_benchmark(crossviewer_bench, protocol="overlay")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -186,6 +187,43 @@ def test_region_protocol_needs_region_backend(native_bench: Path, tmp_path: Path
         run_eval(
             EvalConfig(bench=native_bench, model="random", out=tmp_path / "r", protocol="region")
         )
+
+
+@pytest.mark.parametrize("bench", ["native_bench", "crossviewer_bench"])
+@pytest.mark.parametrize("asked", ["region", "marker"])
+def test_every_suggested_protocol_works(
+    bench: str,
+    asked: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An error that names a fix names one that works: the CLI run again with it succeeds."""
+    from crossview.cli import main
+
+    path = request.getfixturevalue(bench)
+    base = ["eval", "--bench", str(path), "--model", "random"]
+
+    runs = iter(range(10))
+
+    def run(protocol: str) -> tuple[int, str]:
+        out = tmp_path / f"{protocol}-{next(runs)}"
+        code = main([*base, "--protocol", protocol, "--out", str(out)])
+        return code, " ".join(capsys.readouterr().err.split())
+
+    code, said = run(asked)
+    if code == 0:
+        return  # the protocol is offered and the backend takes it: nothing to suggest
+    suggested = re.findall(r"--protocol (\w+)|protocol '(\w+)'(?: or '(\w+)')?;", said)
+    names = {n for group in suggested for n in group if n} - {asked}
+    assert names, said
+    for name in sorted(names):
+        again, said_again = run(name)
+        if name == "region":  # offered by the file; the backend's own error then names overlay
+            assert again != 0 and "use --protocol overlay" in said_again
+            assert run("overlay")[0] == 0
+        else:
+            assert again == 0, (name, said_again)
 
 
 def test_unknown_model_kind_lists_valid(native_bench: Path, tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ names from the question, as a model would. Everything here works on the rendered
 - an **arrow** is a stroke of the named colour, outlined in dark, with a small disc at its tail
   and two barbs at its head: the colour pixels next to dark pixels, their principal axis, and the
   end with the wider spread is the head;
-- an **overlay** is a translucent fill (alpha 0.45) bounded by a one-pixel contour of the colour
-  with a dark line on both sides: the contour pixels are found and their outline filled. The fill
-  can be undone (:func:`untint`) to recover the object's own colours.
+- an **overlay** is a translucent fill (alpha :data:`~crossview.render.overlay.OVERLAY_ALPHA`)
+  bounded by a contour of the colour (:func:`~crossview.render.overlay.contour_thickness`)
+  with a dark line on both sides: the contour pixels are found and their outline filled. The
+  fill can be undone (:func:`untint`) to recover the object's own colours.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import cv2
 import numpy as np
 
 from crossview.render.markers import marker_radius
+from crossview.render.overlay import OVERLAY_ALPHA, contour_thickness
 from crossview.render.palette import PALETTE
 
-OVERLAY_ALPHA = 0.45
 _DARK_MAX = 60  # a pixel of the dark outline: every channel at most this
 
 
@@ -196,9 +197,12 @@ def find_overlay(image: np.ndarray, color: str, tol: int = 30, min_px: int = 12)
     return filled.astype(bool)
 
 
-def interior(mask: np.ndarray, depth: float = 3.0) -> np.ndarray:
+def interior(mask: np.ndarray, depth: float | None = None) -> np.ndarray:
     """The part of an overlay mask at least ``depth`` px inside its outline (where the drawn
-    contour and its dark line do not reach), or the mask itself when that part is empty."""
+    contour and its dark line do not reach; default the contour thickness + 2), or the mask
+    itself when that part is empty."""
+    if depth is None:
+        depth = contour_thickness(mask.shape[1], mask.shape[0]) + 2.0
     d = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
     inner = d > depth
     return inner if inner.any() else mask

@@ -18,7 +18,7 @@ import numpy as np
 
 from crossview.geometry import mask_bbox, rle_encode
 from crossview.render.overlay import draw_overlays
-from crossview.render.palette import DEFAULT_CHOICES, PALETTE
+from crossview.render.palette import PALETTE, color_rgb, contrasting_colors
 from crossview.scene.model import View
 from crossview.scene.store import save_image
 from crossview.tasks.base import Candidate, SceneContext, TaskInfo, ViewKey
@@ -127,12 +127,17 @@ def render(cand: Candidate, colors: list[str] | None, open_ended: bool) -> Rende
     return Rendered(question, [], r.placeholders, option_refs, answer)
 
 
-def overlay_colors(cand: Candidate, ctx: SceneContext, rng: np.random.Generator) -> list[str]:
-    """One palette colour per ref; refs in a ``same_color`` group share one, others differ.
+def overlay_colors(
+    cand: Candidate, ctx: SceneContext, rng: np.random.Generator
+) -> list[str] | None:
+    """One palette colour per ref, legible on what it marks; None when no colouring exists.
 
-    A mark's colour never equals the colour of the object it marks nor a colour word of the
-    option texts; colours of other referenced objects are avoided too while the palette
-    allows, so an overlay is not confused with what it marks or with an answer.
+    Refs in a ``same_color`` group share a colour, others differ. Each colour is at least
+    ``OBJECT_CONTRAST_DE`` (CIEDE2000) from the median colour of the pixels it covers and
+    from the marked object's own colour name, and ``SEPARATION_DE`` from the item's other
+    colours (:func:`crossview.render.palette.contrasting_colors`); it is never a colour word of
+    the option texts, and avoids the colours of the other referenced objects while the
+    palette allows, so an overlay is not confused with what it marks or with an answer.
     """
     groups = [list(g) for g in cand.same_color]
     grouped = {k for g in groups for k in g}
@@ -142,27 +147,25 @@ def overlay_colors(cand: Candidate, ctx: SceneContext, rng: np.random.Generator)
         inst = ctx.scene.instances.get(cand.refs[k].track_id)
         return inst.attributes.get("color", "") if inst else ""
 
+    def covered(k: int) -> list[np.ndarray]:
+        ref = cand.refs[k]
+        view = ctx.view(cand.views[ref.view])
+        px = view.image[ctx.mask(view, ref.track_id)]
+        out = [np.median(px, 0)] if len(px) else []
+        if own(k) in PALETTE:
+            out.append(np.array(color_rgb(own(k)), float))
+        return out
+
     words = " ".join(o.text.lower() for o in cand.options)
     banned = {c for c in PALETTE if re.search(rf"\b{c}\b", words)}
-    soft = {own(k) for k in range(len(cand.refs))}
-    used: set[str] = set()
-    color_of: dict[int, str] = {}
-    # groups in a random order: the first group has the widest choice, and the gold's group
-    # must not be the one that always has it (its colour would then predict the answer)
-    for gi in rng.permutation(len(groups)):
-        g = groups[int(gi)]
-        allowed = [
-            c
-            for c in DEFAULT_CHOICES
-            if c not in used and c not in banned and c not in {own(k) for k in g}
-        ]
-        preferred = [c for c in allowed if c not in soft] or allowed
-        if not preferred:
-            raise ValueError(f"{cand.type_id}: too many marks for the overlay palette")
-        pick = preferred[int(rng.integers(len(preferred)))]
-        used.add(pick)
-        for k in g:
-            color_of[k] = pick
+    soft = {own(k) for k in range(len(cand.refs))} & set(PALETTE)
+    under = [[rgb for k in g for rgb in covered(k)] for g in groups]
+    names = contrasting_colors(under, rng, banned=banned | soft)
+    if names is None:
+        names = contrasting_colors(under, rng, banned=banned)
+    if names is None:
+        return None
+    color_of = {k: name for g, name in zip(groups, names, strict=True) for k in g}
     return [color_of[k] for k in range(len(cand.refs))]
 
 
@@ -222,6 +225,8 @@ def build_record(
         )
     views: list[View] = [ctx.view(k) for k in cand.views]
     colors = overlay_colors(cand, ctx, rng)
+    if colors is None:  # proposals without a legible colouring are dropped (pipeline)
+        raise ValueError(f"{sample_id}: no legible overlay colours")
     region = render(cand, None, open_ended)
     overlay = render(cand, colors, open_ended)
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from crossview.engine.build import build_record
+from crossview.engine.build import build_record, overlay_colors
 from crossview.engine.config import GENERATOR_VERSION, GenerateConfig
 from crossview.errors import BadInputError
 from crossview.scene.store import link_or_copy, list_scenes, read_scene, write_json
@@ -124,6 +124,14 @@ def propose_scene(
                 ctx.rejections.drop(type_id, "duplicate")
                 continue
             seen.add(k)
+            # the build colours overlays with another seed; the search is complete, so a
+            # candidate colourable here is colourable there
+            if (
+                cand.protocol != "marker"
+                and overlay_colors(cand, ctx, np.random.default_rng(0)) is None
+            ):
+                ctx.rejections.drop(type_id, "no_overlay_colours_that_stand_out")
+                continue
             nk = near_key(cand)
             if nk is not None and nk in near:
                 ctx.rejections.drop(type_id, "near_duplicate")

@@ -29,19 +29,47 @@ def _encoded_file(path: str, size: int, mtime_ns: int) -> str:
     return base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
+@functools.lru_cache(maxsize=64)
+def _overlaid_file(
+    path: str, size: int, mtime_ns: int, marks: tuple[tuple[str, str], ...]
+) -> bytes:
+    del size, mtime_ns  # part of the cache key only
+    import json
+
+    from PIL import Image
+
+    from crossview.geometry.masks import rle_decode
+    from crossview.render.overlay import draw_overlays
+
+    with Image.open(path) as im:
+        rgb = np.asarray(im.convert("RGB"))
+    masks = [rle_decode(json.loads(rle)) for rle, _ in marks]
+    drawn = draw_overlays(rgb, masks, [color for _, color in marks])
+    buf = io.BytesIO()
+    Image.fromarray(drawn).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 @dataclass(frozen=True)
 class ImageSource:
     """One image of an item: a file inside the benchmark folder or inline base64 bytes.
 
     Exactly one of ``path`` and ``b64`` is set. Inline images (VLMEvalKit TSV) stay encoded
-    until a backend asks for their bytes.
+    until a backend asks for their bytes. ``overlay`` (with ``path``) draws mask overlays on
+    the file when its bytes are read: ``(COCO RLE as JSON text, palette colour)`` per mask,
+    drawn by :func:`crossview.render.overlay.draw_overlays` and returned as PNG (the overlay
+    protocol of a file published with masks only, e.g. CrossViewer JSONL).
     """
 
     path: Path | None = None
     b64: str | None = None
+    overlay: tuple[tuple[str, str], ...] = ()
 
     def read_bytes(self) -> bytes:
         """Return the encoded image file bytes (PNG, JPEG, ...)."""
+        if self.path is not None and self.overlay:
+            st = self.path.stat()
+            return _overlaid_file(str(self.path), st.st_size, st.st_mtime_ns, self.overlay)
         if self.path is not None:
             return self.path.read_bytes()
         assert self.b64 is not None
@@ -56,11 +84,15 @@ class ImageSource:
         if self.b64 is not None:
             return self.b64
         assert self.path is not None
+        if self.overlay:
+            return base64.b64encode(self.read_bytes()).decode("ascii")
         st = self.path.stat()
         return _encoded_file(str(self.path), st.st_size, st.st_mtime_ns)
 
     def head(self, n: int = 16) -> bytes:
         """The first ``n`` bytes of the encoded image (enough to tell its type)."""
+        if self.overlay:
+            return self.read_bytes()[:n]
         if self.path is not None:
             with self.path.open("rb") as f:
                 return f.read(n)
@@ -88,6 +120,9 @@ class ImageSource:
 
     def describe(self) -> str:
         """A short human-readable name (a path, or ``<inline N bytes>``)."""
+        if self.path is not None and self.overlay:
+            colors = ", ".join(c for _, c in self.overlay)
+            return f"{self.path} with overlays ({colors})"
         if self.path is not None:
             return str(self.path)
         return f"<inline base64, {len(self.b64 or '')} chars>"

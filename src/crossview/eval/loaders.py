@@ -12,7 +12,7 @@ import csv
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,16 @@ from crossview.scene.store import iter_jsonl
 
 FORMATS = ("native", "crossviewer", "crosspoint", "tsv")
 PROTOCOLS = ("overlay", "region", "marker", "published")
-# The protocol each external format is published in (the only one it can be read under).
+# The protocol each external format is published in (read under it unless told otherwise).
 _NATIVE_PROTOCOL = {"crossviewer": "region", "crosspoint": "marker", "tsv": "published"}
+# The protocols each external format can be read under: a CrossViewer file carries masks, so
+# its regions can be drawn as overlays (the CrossView paper's protocol for models without
+# region inputs); the others are published with their images as they must be shown.
+_FORMAT_PROTOCOLS = {
+    "crossviewer": ("region", "overlay"),
+    "crosspoint": ("marker",),
+    "tsv": ("published",),
+}
 POINT_TYPES = ("Fine-grained Grounding", "Correspondence-Pointing")
 _OPTION_RE = re.compile(r"^\s*([A-Z])\s*[.)：:]\s*(.*\S)\s*$")
 
@@ -75,20 +83,26 @@ def load_benchmark(
                 f"unknown protocol {protocol!r}; valid: auto, overlay, region, marker"
             )
     else:
-        own = _NATIVE_PROTOCOL[fmt]
-        if protocol not in (None, own):
+        offered = _FORMAT_PROTOCOLS[fmt]
+        if protocol in (None, "auto"):
+            protocol = _NATIVE_PROTOCOL[fmt]
+        if protocol not in offered:
             raise BadInputError(
-                f"a {fmt} file is read as published (protocol {own!r}); "
+                f"a {fmt} file can be read under protocol {' or '.join(map(repr, offered))}; "
                 f"protocol {protocol!r} is not available for it",
                 file=path,
             )
-        protocol = own
     resolver = _Resolver(path, extra_roots)
     if fmt == "tsv":
         items = list(_load_tsv(path, resolver))
     else:
         parse = {"native": _native_item, "crossviewer": _native_item, "crosspoint": _cp_item}[fmt]
-        items = [parse(rec, line_no, resolver, protocol, fmt) for line_no, rec in iter_jsonl(path)]
+        # a CrossViewer file's overlay protocol is drawn from its region protocol
+        drawn = fmt == "crossviewer" and protocol == "overlay"
+        read_as = "region" if drawn else protocol
+        items = [parse(rec, line_no, resolver, read_as, fmt) for line_no, rec in iter_jsonl(path)]
+        if drawn:
+            items = [overlay_regions(item, path) for item in items]
     seen: set[str] = set()
     for item in items:
         if item.id in seen:
@@ -269,8 +283,9 @@ def _native_item(
         entry = (rec.get("protocols") or {}).get(protocol)
         if not isinstance(entry, dict):
             raise BadInputError(
-                f"the record has no '{protocol}' protocol (has: "
-                f"{sorted(rec.get('protocols') or {}) or 'none'}, region)",
+                f"the record has no '{protocol}' protocol (it has "
+                f"{', '.join([*sorted(rec.get('protocols') or {}), 'region'])}); use "
+                "--protocol auto to read each item under the protocol it has",
                 file=f,
                 record=where,
                 field=f"protocols.{protocol}",
@@ -340,6 +355,126 @@ def _native_item(
         choice_kind=infer_choice_kind(options),
         gold_mask=gold_mask,
         regions=regions,
+        meta=meta,
+    )
+
+
+_REGION_PHRASE = re.compile(r"\b[Tt]he object <region>|<region>")
+_REGION_NAME = re.compile(r"\bregion (\d+)\b")
+
+
+def overlay_regions(item: EvalItem, file: Path) -> EvalItem:
+    """The overlay protocol of a region-protocol item: each referenced mask drawn as a coloured
+    overlay on its image, each ``<region>`` rewritten to the colour cue.
+
+    This is what the native dataset's overlay protocol shows (docs/dataset-format.md):
+    ``the object <region>`` reads ``the object outlined in red``, a bare ``<region>`` (an
+    option, a list) reads ``red``, and an open answer ``region N`` (the N-th ``<region>``)
+    becomes that region's colour. One colour per distinct (view, object), chosen by
+    :func:`crossview.render.palette.contrasting_colors` (legible on the object's own pixels,
+    apart from each other, never a colour word of the options), seeded by the item id. When
+    no colouring is that legible the contrast is relaxed, then the separation, and the item
+    says so in ``meta["overlay_legibility"]``.
+
+    Raises:
+        BadInputError: the ``<region>`` count differs from the regions, or a mask does not
+            fit its image.
+    """
+    import json
+    import zlib
+
+    import numpy as np
+
+    from crossview.geometry.masks import rle_decode
+    from crossview.render.palette import PALETTE, contrasting_colors
+
+    texts = [item.question, *item.options]
+    n_ph = sum(len(_REGION_PHRASE.findall(t)) for t in texts)
+    if n_ph != len(item.regions):
+        raise BadInputError(
+            f"{n_ph} <region> placeholders for {len(item.regions)} region_refs",
+            file=file,
+            record=item.id,
+            field="region_refs",
+        )
+    keys: list[tuple[int, int]] = []
+    for r in item.regions:
+        if (r["view"], r["object"]) not in keys:
+            keys.append((r["view"], r["object"]))
+    rle_of = {(r["view"], r["object"]): r["mask_rle"] for r in item.regions}
+    under: list[list[np.ndarray]] = []
+    for v, o in keys:
+        rle = rle_of[(v, o)]
+        field = f"views[{v}].objects[{o}].mask_rle"
+        try:
+            m = rle_decode(rle)
+        except Exception as exc:
+            raise BadInputError(
+                f"mask cannot be decoded ({exc})", file=file, record=item.id, field=field
+            ) from None
+        img = np.asarray(item.images[v].open())
+        if m.shape != img.shape[:2]:
+            raise BadInputError(
+                f"mask size {m.shape[1]}x{m.shape[0]} differs from image "
+                f"{img.shape[1]}x{img.shape[0]} ({item.images[v].describe()})",
+                file=file,
+                record=item.id,
+                field=field,
+            )
+        px = img[m]
+        under.append([np.median(px, 0)] if len(px) else [])
+    words = " ".join(texts).lower()
+    banned = {c for c in PALETTE if re.search(rf"\b{c}\b", words)}
+    rng = np.random.default_rng(zlib.crc32(item.id.encode("utf-8")))
+    legibility = "full"
+    colors = contrasting_colors(under, rng, banned=banned)
+    if colors is None:
+        legibility = "contrast relaxed"
+        colors = contrasting_colors(under, rng, banned=banned, min_contrast=0.0)
+    if colors is None:
+        legibility = "contrast and separation relaxed"
+        colors = contrasting_colors(under, rng, banned=banned, min_contrast=0, min_separation=0)
+    if colors is None:
+        raise BadInputError(
+            f"{len(keys)} regions but too few overlay colours", file=file, record=item.id
+        )
+    color_of = dict(zip(keys, colors, strict=True))
+    ph_colors = [color_of[(r["view"], r["object"])] for r in item.regions]
+    it = iter(ph_colors)
+
+    def sub(m: re.Match) -> str:
+        c = next(it)
+        phrase = m.group(0)
+        out = c if phrase == "<region>" else f"{phrase[: -len('<region>')]}outlined in {c}"
+        # a colour that opens a sentence is capitalised, as the native overlay text is
+        opens = re.search(r"(^|[.?!]\s+)$", m.string[: m.start()]) is not None
+        return out[0].upper() + out[1:] if opens else out
+
+    question = _REGION_PHRASE.sub(sub, item.question)
+    options = [_REGION_PHRASE.sub(sub, o) for o in item.options]
+    answer = item.answer
+    if item.answer_kind == "free":
+
+        def name(m: re.Match) -> str:
+            k = int(m.group(1)) - 1
+            return ph_colors[k] if 0 <= k < len(ph_colors) else m.group(0)
+
+        answer = _REGION_NAME.sub(name, answer)
+    images = []
+    for v, src in enumerate(item.images):
+        marks = tuple((json.dumps(rle_of[k]), color_of[k]) for k in keys if k[0] == v)
+        images.append(replace(src, overlay=marks) if marks else src)
+    meta = dict(item.meta)
+    if legibility != "full":
+        meta["overlay_legibility"] = legibility
+    return replace(
+        item,
+        question=question,
+        options=options,
+        answer=answer,
+        images=images,
+        regions=[],
+        choice_kind=infer_choice_kind(options),
         meta=meta,
     )
 

@@ -122,3 +122,74 @@ def delta_e2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     return np.sqrt(
         (dL / s_l) ** 2 + (dC / s_c) ** 2 + (dH / s_h) ** 2 + r_t * (dC / s_c) * (dH / s_h)
     )
+
+
+OBJECT_CONTRAST_DE = 20.0
+"""Least CIEDE2000 difference between a mark's colour (overlay, dot, arrow) and what it marks."""
+
+SEPARATION_DE = 25.0
+"""Least CIEDE2000 difference between the mark colours of one question (purple and magenta,
+19 apart, or blue and purple, 20 apart, are never shown together)."""
+
+
+def contrasting_colors(
+    under: Sequence[Sequence[np.ndarray]],
+    rng: np.random.Generator,
+    *,
+    banned: Iterable[str] = (),
+    candidates: Sequence[str] = DEFAULT_CHOICES,
+    min_contrast: float = OBJECT_CONTRAST_DE,
+    min_separation: float = SEPARATION_DE,
+) -> list[str] | None:
+    """One palette colour per group of marks, legible on what each mark covers.
+
+    The search is a random-order backtracking search, so it is complete: None means no
+    colouring satisfies the constraints, whatever the seed (a proposal can be dropped for it
+    before selection, and the build, seeded otherwise, then always finds one).
+
+    Args:
+        under: per group, the RGB colours (each (3,), [0, 255]) its marks must stand out from:
+            the median colour under each mark, the named colour of the marked object.
+        rng: seeded; groups are coloured in a random order (no group, the gold's included, is
+            the one that always has the widest choice), each from its colours left in a random
+            order.
+        banned: names never used (colour words of the option texts).
+        candidates: the names to choose from, in :data:`PALETTE`.
+        min_contrast: least CIEDE2000 difference from every colour in the group's ``under``.
+        min_separation: least CIEDE2000 difference between the colours of two groups.
+
+    Returns:
+        a colour name per group, or None when no colouring exists.
+    """
+    bans = set(banned)
+    names = [c for c in candidates if c not in bans]
+    if not under:
+        return []
+    if not names:
+        return None
+    lab = rgb_to_lab(np.array([PALETTE[c] for c in names], dtype=float))
+    sep = delta_e2000(lab[:, None], lab[None]) >= min_separation
+    allowed = []
+    for group in under:
+        ok = np.ones(len(names), bool)
+        for rgb in group:
+            ok &= delta_e2000(lab, rgb_to_lab(np.asarray(rgb, float))) >= min_contrast
+        allowed.append(ok)
+    order = [int(g) for g in rng.permutation(len(under))]
+    tries = [[int(c) for c in rng.permutation(len(names))] for _ in order]
+    pick: dict[int, int] = {}
+
+    def place(depth: int, free: np.ndarray) -> bool:
+        if depth == len(order):
+            return True
+        g = order[depth]
+        for c in tries[depth]:
+            if allowed[g][c] and free[c]:
+                pick[g] = c
+                if place(depth + 1, free & sep[c]):
+                    return True
+        return False
+
+    if not place(0, np.ones(len(names), bool)):
+        return None
+    return [names[pick[g]] for g in range(len(under))]

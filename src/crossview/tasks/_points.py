@@ -12,7 +12,7 @@ import numpy as np
 
 from crossview.geometry import point_visibility, project_points, unproject
 from crossview.render.markers import Mark, marker_radius
-from crossview.render.palette import DEFAULT_CHOICES, color_rgb, delta_e2000, rgb_to_lab
+from crossview.render.palette import contrasting_colors
 from crossview.scene.model import View
 from crossview.tasks.base import SceneContext
 
@@ -115,10 +115,6 @@ def min_sep_px(view: View) -> float:
     return 0.06 * view.camera.width
 
 
-MARK_CONTRAST_DE = 20.0
-"""Least CIEDE2000 difference between a marker's colour and the surface under it."""
-
-
 def _under(view: View, m: Mark) -> np.ndarray:
     """(K, 3) RGB of the pixels a mark covers: its disc (dots), or along the line (arrows)."""
     img = view.image
@@ -140,7 +136,7 @@ def _under(view: View, m: Mark) -> np.ndarray:
 
 
 def color_marks(
-    marks: list[Mark], views: list[View], rng: np.random.Generator, tries: int = 30
+    marks: list[Mark], views: list[View], rng: np.random.Generator
 ) -> tuple[list[Mark], list[str]] | None:
     """Give each group of marks a palette colour that stands out from what it covers.
 
@@ -148,37 +144,18 @@ def color_marks(
         marks: marks whose ``color`` is a group index as text ("0", "1", ...): marks of one
             group share a colour (a reference dot drawn in two images).
         views: the question's views (``marks[i].view`` indexes them).
-        rng: seeded; groups are coloured in a random order, each from the palette colours
-            not yet used whose CIEDE2000 difference to the median colour under every mark
-            of the group is at least :data:`MARK_CONTRAST_DE`.
+        rng: seeded; groups are coloured by :func:`crossview.render.palette.contrasting_colors`:
+            each colour at least ``OBJECT_CONTRAST_DE`` (CIEDE2000) from the median colour
+            under every mark of its group, and ``SEPARATION_DE`` from the other groups'.
 
     Returns:
         (coloured marks, colour of each group) or None when no assignment exists.
     """
     groups = sorted({int(m.color) for m in marks})
-    lab = rgb_to_lab(np.array([color_rgb(c) for c in DEFAULT_CHOICES]))
-    ok: dict[int, set[str]] = {}
-    for g in groups:
-        allowed = set(DEFAULT_CHOICES)
-        for m in marks:
-            if int(m.color) != g:
-                continue
-            px = _under(views[m.view], m)
-            if not len(px):
-                continue
-            under = rgb_to_lab(np.median(px, 0))
-            de = delta_e2000(lab, under)
-            allowed &= {c for c, d in zip(DEFAULT_CHOICES, de) if d >= MARK_CONTRAST_DE}
-        ok[g] = allowed
-    for _ in range(tries):
-        used: set[str] = set()
-        name: dict[int, str] = {}
-        for g in [groups[i] for i in rng.permutation(len(groups))]:
-            free = sorted(ok[g] - used, key=DEFAULT_CHOICES.index)
-            if not free:
-                break
-            name[g] = free[int(rng.integers(len(free)))]
-            used.add(name[g])
-        if len(name) == len(groups):
-            return [replace(m, color=name[int(m.color)]) for m in marks], [name[g] for g in groups]
-    return None
+    covered = [(int(m.color), _under(views[m.view], m)) for m in marks]
+    under = [[np.median(px, 0) for k, px in covered if k == g and len(px)] for g in groups]
+    names = contrasting_colors(under, rng)
+    if names is None:
+        return None
+    name = dict(zip(groups, names, strict=True))
+    return [replace(m, color=name[int(m.color)]) for m in marks], names

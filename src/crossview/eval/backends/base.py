@@ -88,7 +88,8 @@ class Backend:
             if p.regions and not self.accepts_regions:
                 raise BadInputError(
                     f"item {p.item_id} refers to regions (protocol 'region') but backend "
-                    f"{self.kind} cannot receive masks; use --protocol overlay or marker"
+                    f"{self.kind} cannot receive masks; use --protocol overlay (each region "
+                    "drawn as a coloured outline, the question naming its colour)"
                 )
 
     def generate(self, prompts: Sequence[Prompt]) -> list[Response]:
