@@ -90,6 +90,7 @@ def _register_commands() -> None:
     app.command("export")(export_cmd)
     app.command("eval")(eval_commands.eval_cmd)
     app.command("report")(eval_commands.report_cmd)
+    app.command("compare")(eval_commands.compare_cmd)
     app.command("train")(train_cmd)
 
 

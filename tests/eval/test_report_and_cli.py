@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from crossview.errors import BadInputError
-from crossview.eval.commands import eval_cmd, report_cmd
+from crossview.eval.commands import compare_cmd, eval_cmd, report_cmd
 from crossview.eval.report import markdown_table, write_report
 from crossview.eval.runner import EvalConfig, run_eval
 
@@ -19,6 +19,7 @@ def _app() -> typer.Typer:
     app = typer.Typer()
     app.command("eval")(eval_cmd)
     app.command("report")(report_cmd)
+    app.command("compare")(compare_cmd)
     return app
 
 
@@ -30,6 +31,7 @@ def test_report_markdown_and_html(native_bench: Path, tmp_path: Path) -> None:
     header = text.splitlines()[4]
     assert "Overall" in header and "Cross-view correspondence" in header
     assert "| oracle | 6 | 100.0 |" in text and "Random (chance)" in text
+    assert "95% CI (scenes)" in header and "Paired with the first run (oracle)" in text
     assert "Circular" in text
     page = html.read_text()
     assert page.count("<svg") == 2 and "data:image/png;base64," in page  # gallery thumbnails
@@ -121,3 +123,23 @@ def test_commands_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_compare_pairs_two_runs(native_bench: Path, tmp_path: Path) -> None:
+    run_eval(EvalConfig(bench=native_bench, model="oracle", out=tmp_path / "a"))
+    run_eval(EvalConfig(bench=native_bench, model="random", out=tmp_path / "b", seed=2))
+    runner = CliRunner()
+    res = runner.invoke(
+        _app(),
+        ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c.json")],
+    )
+    assert res.exit_code == 0, res.output
+    got = json.loads((tmp_path / "c.json").read_text())
+    b = [json.loads(x) for x in (tmp_path / "b" / "predictions.jsonl").read_text().splitlines()]
+    wrong = sum(not r["correct"] for r in b)
+    o = got["overall"]
+    assert o["n"] == 6 and o["accuracy_a"] == 1.0 and o["a_only"] == wrong and o["b_only"] == 0
+    assert o["difference"] == wrong / 6 and "overall" in res.output and "A-B" in res.output
+    assert set(got["by_type"]) == {r["type"] for r in b} and all("cluster" in r for r in b)
+    res = runner.invoke(_app(), ["compare", str(tmp_path / "a"), str(tmp_path)])
+    assert res.exit_code != 0 and "predictions.jsonl is missing" in str(res.exception)

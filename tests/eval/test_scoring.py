@@ -11,8 +11,11 @@ from scipy.stats import binomtest
 from crossview.eval.extract import Extraction
 from crossview.eval.items import EvalItem, GoldMask
 from crossview.eval.scoring import (
+    cluster_bootstrap,
+    cluster_key,
     free_match,
     gold_point,
+    paired_comparison,
     point_in_image,
     point_in_mask,
     random_baseline,
@@ -136,3 +139,55 @@ def test_multilabel_categories() -> None:
     )
     assert s["by_category"]["Color"]["n"] == 1 and s["by_category"]["Shape"]["n"] == 1
     assert np.isclose(s["overall"]["accuracy"], 1.0)
+
+
+def test_clustered_interval_widens_with_correlated_scenes() -> None:
+    """20 scenes of 15 items: when a scene's items are all right or all wrong the clustered
+    interval is far wider than Wilson's; when items are independent the two agree."""
+    rng = np.random.default_rng(3)
+    scenes = [f"scene:{s}" for s in range(20) for _ in range(15)]
+    correlated = [float(s % 2 == 0) for s in range(20) for _ in range(15)]
+    independent = rng.permutation(correlated).tolist()
+    wl, wh = wilson_interval(int(sum(correlated)), len(correlated))
+    lo, hi = cluster_bootstrap(correlated, scenes)
+    assert lo < 0.5 < hi and (hi - lo) > 2.5 * (wh - wl)
+    lo, hi = cluster_bootstrap(independent, scenes)
+    assert 0.7 < (hi - lo) / (wh - wl) < 1.3
+    # each item its own cluster: the bootstrap of a proportion is Wilson's width
+    lo, hi = cluster_bootstrap(correlated, [str(k) for k in range(len(correlated))])
+    assert 0.8 < (hi - lo) / (wh - wl) < 1.2
+    assert cluster_bootstrap([1.0, 0.0], ["a", "a"]) == (0.5, 0.5)  # one cluster: no spread
+    assert cluster_bootstrap([1.0, 0.0], ["a", "b"]) == cluster_bootstrap([1.0, 0.0], ["a", "b"])
+
+
+def test_summary_reports_clustered_intervals_by_scene() -> None:
+    items = [_choice(str(k), "t1") for k in range(12)]
+    for k, it in enumerate(items):
+        it.meta["provenance"] = {"scene_id": f"s{k // 4}", "rig_id": None}
+    recs = {
+        (it.id, 0): {"status": "answered", "correct": k < 4, "no_answer": False}
+        for k, it in enumerate(items)
+    }
+    s = summarize(items, recs, {i.id: 1 for i in items}, circular=False)
+    o = s["overall"]
+    assert o["clusters"] == 3 and cluster_key(items[0]) == "scene:s0"
+    assert o["ci95_clustered"][1] - o["ci95_clustered"][0] > o["ci95"][1] - o["ci95"][0]
+    assert s["by_type"]["t1"]["clusters"] == 3
+
+
+def test_paired_comparison_tells_a_real_difference_from_noise() -> None:
+    rng = np.random.default_rng(5)
+    ids = [str(k) for k in range(400)]
+    clusters = {i: f"scene:{int(i) // 10}" for i in ids}
+    b = {i: bool(rng.random() < 0.5) for i in ids}
+    better = {i: b[i] or bool(rng.random() < 0.4) for i in ids}  # fixes 40% of B's errors
+    res = paired_comparison(better, b, clusters)
+    assert res["verdict"] == "A better" and res["ci95"][0] > 0 and res["b_only"] == 0
+    assert res["difference"] == pytest.approx(res["accuracy_a"] - res["accuracy_b"])
+    assert res["clusters"] == 40 and res["n"] == 400
+    assert paired_comparison(b, better, clusters)["verdict"] == "B better"
+    same = paired_comparison(b, dict(b), clusters)
+    assert same["difference"] == 0 and same["verdict"] == "no clear difference"
+    noise = {i: bool(rng.random() < 0.5) for i in ids}  # another coin: no clear winner
+    assert paired_comparison(noise, b, clusters)["ci95"][0] < 0.05
+    assert paired_comparison({"x": True}, {"y": True}, {})["verdict"] == "no shared items"

@@ -139,3 +139,42 @@ def report_cmd(
 
     md, html = write_report(runs, out, gallery=gallery)
     typer.echo(f"wrote {md} and {html}")
+
+
+def compare_cmd(
+    run_a: Annotated[Path, typer.Argument(help="Run folder of model A.", show_default=False)],
+    run_b: Annotated[Path, typer.Argument(help="Run folder of model B.", show_default=False)],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the comparison as JSON here.")
+    ] = None,
+) -> None:
+    """Paired comparison of two runs on the same items: does model A beat model B?
+
+    The accuracy difference (A - B) on the items both answered, with a 95% interval from a
+    cluster bootstrap over scenes, overall and per type; "A better" when the interval is
+    above 0.
+    """
+    from crossview.eval.runner import compare_runs, write_json_atomic
+
+    res = compare_runs(run_a, run_b)
+
+    def line(name: str, c: dict) -> str:
+        lo, hi = c["ci95"]
+        return (
+            f"{name:<34} n={c['n']:<5} A {100 * c['accuracy_a']:5.1f}"
+            f"  B {100 * c['accuracy_b']:5.1f}"
+            f"  A-B {100 * c['difference']:+5.1f} [{100 * lo:+5.1f}, {100 * hi:+5.1f}]"
+            f"  {c['verdict']}"
+        )
+
+    typer.echo(f"A = {res['a']['model']} ({run_a}); B = {res['b']['model']} ({run_b})")
+    o = res["overall"]
+    typer.echo(line("overall", o) + f"  ({o['clusters']} scene clusters)")
+    for t, c in res["by_type"].items():
+        typer.echo(line(t, c))
+    if "note" in res:
+        typer.echo(res["note"], err=True)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out, res)
+        typer.echo(f"wrote {out}")

@@ -36,6 +36,42 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
+def _ci(table: dict[str, Any]) -> str:
+    """The scene-clustered 95% interval in percent (Wilson's for runs older than it)."""
+    lo, hi = table.get("ci95_clustered") or table.get("ci95") or (None, None)
+    if lo is None:
+        return "-"
+    return f"{_pct(lo)}-{_pct(hi)}"
+
+
+_VERDICT = {"A better": "better", "B better": "worse"}
+
+
+def paired_table(run_dirs: Sequence[str | Path]) -> str:
+    """Markdown: every run after the first compared with the first on their shared items."""
+    from crossview.eval.runner import compare_runs
+
+    if len(run_dirs) < 2:
+        return ""
+    lines = [
+        "",
+        f"Paired with the first run ({Path(run_dirs[0]).name}) on the items both answered: "
+        "difference in points, 95% interval from a cluster bootstrap over scenes.",
+        "",
+        "| Model | N | Difference | 95% CI | Verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for d in run_dirs[1:]:
+        c = compare_runs(Path(d), Path(run_dirs[0]))
+        o = c["overall"]
+        lo, hi = o["ci95"]
+        lines.append(
+            f"| {c['a']['model']} | {o['n']} | {100 * o['difference']:+.1f} | "
+            f"{100 * lo:+.1f} to {100 * hi:+.1f} | {_VERDICT.get(o['verdict'], o['verdict'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _md_to_html(md: str) -> str:
     """Pipe tables of ``md`` as HTML tables (first row the header), other lines as paragraphs."""
     out, rows = [], []
@@ -71,7 +107,7 @@ def _md_to_html(md: str) -> str:
 def markdown_table(runs: Sequence[dict[str, Any]]) -> str:
     """A row per run: model, n, overall, macro, then one column per category (union)."""
     cats = sorted({c for r in runs for c in r.get("by_category", {})})
-    head = ["Model", "N", "Overall", "Macro", *cats, "No answer", "Complete"]
+    head = ["Model", "N", "Overall", "95% CI (scenes)", "Macro", *cats, "No answer", "Complete"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     has_circ = any("circular" in r for r in runs)
     for r in runs:
@@ -79,6 +115,7 @@ def markdown_table(runs: Sequence[dict[str, Any]]) -> str:
             r.get("model", "?"),
             str(r["overall"]["n"]),
             _pct(r["overall"]["accuracy"]),
+            _ci(r["overall"]),
             _pct(r.get("macro_over_types")),
         ]
         row += [_pct(r.get("by_category", {}).get(c, {}).get("accuracy")) for c in cats]
@@ -90,6 +127,7 @@ def markdown_table(runs: Sequence[dict[str, Any]]) -> str:
             "Random (chance)",
             "",
             _pct(base["overall"].get("random_baseline")),
+            "",
             _pct(base.get("random_baseline_macro")),
         ]
         row += [_pct(base.get("by_category", {}).get(c, {}).get("random_baseline")) for c in cats]
@@ -190,7 +228,7 @@ def write_report(
     runs = [load_run(Path(d)) for d in run_dirs]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    md = markdown_table(runs)
+    md = markdown_table(runs) + paired_table([Path(d) for d in run_dirs])
     md_path = out / "report.md"
     md_path.write_text("# Evaluation report\n\nAccuracy in percent.\n\n" + md, encoding="utf-8")
     body = []

@@ -34,7 +34,7 @@ from crossview.eval.extract import (
 from crossview.eval.items import EvalItem, Prompt, Response
 from crossview.eval.loaders import load_benchmark
 from crossview.eval.prompts import Task, build_tasks
-from crossview.eval.scoring import score, summarize
+from crossview.eval.scoring import cluster_key, score, summarize
 
 PREDICTIONS = "predictions.jsonl"
 SUMMARY = "summary.json"
@@ -91,7 +91,12 @@ def make_record(
     item: EvalItem, task: Task, response: Response, coord_format: str
 ) -> dict[str, Any]:
     """The ``predictions.jsonl`` line of one response (scored now)."""
-    rec: dict[str, Any] = {"id": item.id, "variant": task.prompt.variant}
+    rec: dict[str, Any] = {
+        "id": item.id,
+        "variant": task.prompt.variant,
+        "type": item.type,
+        "cluster": cluster_key(item),
+    }
     if response.text is None:
         rec.update(
             status="failed", error=response.error or "no response", attempts=response.attempts
@@ -152,6 +157,61 @@ def read_predictions(path: Path, repair: bool = False) -> dict[tuple[str, int], 
         with path.open("r+b") as f:
             f.truncate(good_end)
     return records
+
+
+def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
+    """Paired comparison of two run folders on the items both answered (plain variant).
+
+    Returns ``{"a", "b", "overall", "by_type"}``: ``a``/``b`` the folders and models, the
+    others :func:`crossview.eval.scoring.paired_comparison` results. Items are clustered by
+    the ``cluster`` their prediction lines carry (runs older than that field: each item its
+    own cluster, said in ``note``).
+
+    Raises:
+        BadInputError: a folder without predictions, or no shared items.
+    """
+    from crossview.eval.scoring import paired_comparison
+
+    runs = []
+    for d in (Path(run_a), Path(run_b)):
+        path = d / PREDICTIONS
+        if not path.is_file():
+            raise BadInputError("not a run folder: predictions.jsonl is missing", file=d)
+        recs = {
+            k[0]: r
+            for k, r in read_predictions(path).items()
+            if k[1] == 0 and r["status"] == "answered"
+        }
+        info = json.loads((d / RUN_INFO).read_text()) if (d / RUN_INFO).is_file() else {}
+        runs.append((d, info, recs))
+    (da, ia, ra), (db, ib, rb) = runs
+    shared = sorted(set(ra) & set(rb))
+    if not shared:
+        raise BadInputError(f"runs {da} and {db} share no answered item")
+    if ia.get("bench") and ib.get("bench") and ia["bench"] != ib["bench"]:
+        raise BadInputError(f"runs are on different benchmarks: {ia['bench']} and {ib['bench']}")
+    clusters = {i: str(ra[i].get("cluster") or rb[i].get("cluster") or f"item:{i}") for i in shared}
+    out: dict[str, Any] = {
+        "a": {"run": str(da), "model": ia.get("model")},
+        "b": {"run": str(db), "model": ib.get("model")},
+        "overall": paired_comparison(
+            {i: bool(ra[i]["correct"]) for i in shared},
+            {i: bool(rb[i]["correct"]) for i in shared},
+            clusters,
+        ),
+        "by_type": {},
+    }
+    types = sorted({str(ra[i].get("type", "")) for i in shared} - {""})
+    for t in types:
+        ids = [i for i in shared if ra[i].get("type") == t]
+        out["by_type"][t] = paired_comparison(
+            {i: bool(ra[i]["correct"]) for i in ids},
+            {i: bool(rb[i]["correct"]) for i in ids},
+            clusters,
+        )
+    if not any("cluster" in ra[i] for i in shared):
+        out["note"] = "prediction lines carry no cluster: items treated as independent"
+    return out
 
 
 def git_commit() -> str | None:

@@ -6,7 +6,11 @@ Pure functions: items and prediction records in, numbers out; no file I/O.
 - a backend failure (no response obtained) is not a model answer: it is excluded from accuracy,
   listed, and marks the run incomplete;
 - accuracy per type, per category and per family, overall micro and macro over types, each with
-  a Wilson 95% interval, next to the random-baseline accuracy computed from the option counts.
+  a Wilson 95% interval, next to the random-baseline accuracy computed from the option counts;
+- next to Wilson, a scene-clustered 95% interval (cluster bootstrap over scenes): items made
+  from one scene are correlated, so an interval that treats them as independent is too narrow;
+- a paired comparison of two runs on their shared items: the accuracy difference with a
+  clustered interval, and the discordant counts.
 """
 
 from __future__ import annotations
@@ -39,6 +43,101 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     centre = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+BOOTSTRAP_REPS = 2000
+"""Resamples of the cluster bootstrap (a fixed seed: the same run gives the same interval)."""
+
+
+def cluster_key(item: EvalItem) -> str:
+    """What an item's correlation cluster is: its rig (the scenes of one rig share a world),
+    else its scene, from the record's provenance; an item with neither is its own cluster."""
+    prov = item.meta.get("provenance") or {}
+    for key in ("rig_id", "scene_id"):
+        if prov.get(key):
+            return f"{key.split('_')[0]}:{prov[key]}"
+    return f"item:{item.id}"
+
+
+def _cluster_sums(
+    values: Sequence[float], clusters: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: (sum of values, item count), in first-seen cluster order."""
+    index: dict[str, int] = {}
+    for c in clusters:
+        index.setdefault(c, len(index))
+    idx = np.array([index[c] for c in clusters], dtype=int)
+    total = np.bincount(idx, weights=np.asarray(values, float), minlength=len(index))
+    count = np.bincount(idx, minlength=len(index)).astype(float)
+    return total, count
+
+
+def cluster_bootstrap(
+    values: Sequence[float],
+    clusters: Sequence[str],
+    reps: int = BOOTSTRAP_REPS,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """95% percentile interval of a mean when items come in correlated clusters.
+
+    Clusters (scenes) are resampled with replacement ``reps`` times and the item mean of each
+    resample taken (a ratio estimator: big clusters weigh more, as in the plain mean).
+
+    Args:
+        values: per item, the quantity averaged (1/0 correct; -1/0/1 for a paired difference).
+        clusters: per item, its cluster key (:func:`cluster_key`).
+
+    Returns:
+        ``(lo, hi)``; ``(nan, nan)`` with no items; the mean twice with one cluster (no
+        between-cluster variation can be seen: report the cluster count beside it).
+    """
+    if len(values) != len(clusters):
+        raise ValueError(f"{len(values)} values for {len(clusters)} cluster keys")
+    if not len(values):
+        return float("nan"), float("nan")
+    total, count = _cluster_sums(values, clusters)
+    if len(total) == 1:
+        m = float(total[0] / count[0])
+        return m, m
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(len(total), np.full(len(total), 1.0 / len(total)), size=reps)
+    means = (w @ total) / (w @ count)
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
+def paired_comparison(
+    a: Mapping[str, bool], b: Mapping[str, bool], clusters: Mapping[str, str]
+) -> dict[str, Any]:
+    """Model A against model B on the items both answered: difference with a clustered CI.
+
+    Args:
+        a, b: ``{item id: correct}`` of each run (plain variant).
+        clusters: ``{item id: cluster key}``; an id missing is its own cluster.
+
+    Returns:
+        ``n`` shared items, ``clusters``, ``accuracy_a``, ``accuracy_b``, ``difference``
+        (A - B), ``ci95`` of the difference (cluster bootstrap over paired items), ``a_only``
+        and ``b_only`` (items only one run got right) and ``verdict``: ``A better``,
+        ``B better`` (the interval excludes 0) or ``no clear difference``.
+    """
+    ids = sorted(set(a) & set(b))
+    diff = [float(a[i]) - float(b[i]) for i in ids]
+    keys = [clusters.get(i, f"item:{i}") for i in ids]
+    lo, hi = cluster_bootstrap(diff, keys) if ids else (float("nan"), float("nan"))
+    d = float(np.mean(diff)) if ids else float("nan")
+    verdict = "A better" if lo > 0 else "B better" if hi < 0 else "no clear difference"
+    return {
+        "n": len(ids),
+        "clusters": len(set(keys)),
+        "accuracy_a": float(np.mean([a[i] for i in ids])) if ids else float("nan"),
+        "accuracy_b": float(np.mean([b[i] for i in ids])) if ids else float("nan"),
+        "difference": d,
+        "ci95": [lo, hi],
+        "a_only": sum(1 for i in ids if a[i] and not b[i]),
+        "b_only": sum(1 for i in ids if b[i] and not a[i]),
+        "verdict": verdict if ids else "no shared items",
+    }
 
 
 def point_in_image(u: float, v: float, width: int, height: int) -> bool:
@@ -114,8 +213,12 @@ def random_baseline(item: EvalItem) -> float:
     return 0.0
 
 
-def _stat(outcomes: Sequence[tuple[bool, bool]], baseline: float | None = None) -> dict[str, Any]:
-    """``outcomes``: (correct, no_answer) per scored item."""
+def _stat(
+    outcomes: Sequence[tuple[bool, bool]],
+    baseline: float | None = None,
+    clusters: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """``outcomes``: (correct, no_answer) per scored item; ``clusters`` their cluster keys."""
     n = len(outcomes)
     k = sum(c for c, _ in outcomes)
     na = sum(a for _, a in outcomes)
@@ -128,6 +231,10 @@ def _stat(outcomes: Sequence[tuple[bool, bool]], baseline: float | None = None) 
         "no_answer": na,
         "no_answer_rate": na / n if n else 0.0,
     }
+    if clusters is not None and n:
+        clo, chi = cluster_bootstrap([float(c) for c, _ in outcomes], clusters)
+        out["ci95_clustered"] = [clo, chi]
+        out["clusters"] = len(set(clusters))
     if baseline is not None:
         out["random_baseline"] = baseline
     return out
@@ -144,7 +251,11 @@ def accuracy_tables(
         items: all items of the run (those missing from ``outcomes`` are not scored).
         outcomes: ``{item id: (correct, no_answer)}`` for scored items only.
         baselines: ``{item id: random-baseline accuracy}``.
+
+    Each table has ``ci95`` (Wilson, items independent) and ``ci95_clustered`` with
+    ``clusters`` (cluster bootstrap over :func:`cluster_key`).
     """
+    cluster = {it.id: cluster_key(it) for it in items}
     groups: dict[str, dict[str, list[str]]] = {
         "by_type": defaultdict(list),
         "by_category": defaultdict(list),
@@ -163,7 +274,8 @@ def accuracy_tables(
     def table(ids: Iterable[str]) -> dict[str, Any]:
         ids = list(ids)
         base = float(np.mean([baselines[i] for i in ids])) if ids else 0.0
-        return _stat([outcomes[i] for i in ids if i in outcomes], base)
+        scored = [i for i in ids if i in outcomes]
+        return _stat([outcomes[i] for i in scored], base, [cluster[i] for i in scored])
 
     out: dict[str, Any] = {"overall": table(it.id for it in items)}
     for name, g in groups.items():
