@@ -11,8 +11,8 @@ from scipy.stats import binomtest
 from crossview.eval.extract import Extraction
 from crossview.eval.items import EvalItem, GoldMask
 from crossview.eval.scoring import (
-    cluster_bootstrap,
     cluster_key,
+    clustered_interval,
     free_match,
     gold_point,
     paired_comparison,
@@ -21,6 +21,7 @@ from crossview.eval.scoring import (
     random_baseline,
     score,
     summarize,
+    t975,
     wilson_interval,
 )
 from crossview.geometry.masks import rle_encode
@@ -149,15 +150,17 @@ def test_clustered_interval_widens_with_correlated_scenes() -> None:
     correlated = [float(s % 2 == 0) for s in range(20) for _ in range(15)]
     independent = rng.permutation(correlated).tolist()
     wl, wh = wilson_interval(int(sum(correlated)), len(correlated))
-    lo, hi = cluster_bootstrap(correlated, scenes)
-    assert lo < 0.5 < hi and (hi - lo) > 2.5 * (wh - wl)
-    lo, hi = cluster_bootstrap(independent, scenes)
+    lo, hi = clustered_interval(correlated, scenes)
+    assert lo < 0.5 < hi and (hi - lo) > 3 * (wh - wl)
+    # t with 19 df on the 20 cluster means (each 0 or 1): mean 0.5 +- 2.093 * 0.5 / sqrt(19)
+    assert hi - 0.5 == pytest.approx(2.093 * math.sqrt(20 / 19 * 20 * 15**2 * 0.25) / 300)
+    lo, hi = clustered_interval(independent, scenes)
     assert 0.7 < (hi - lo) / (wh - wl) < 1.3
-    # each item its own cluster: the bootstrap of a proportion is Wilson's width
-    lo, hi = cluster_bootstrap(correlated, [str(k) for k in range(len(correlated))])
-    assert 0.8 < (hi - lo) / (wh - wl) < 1.2
-    assert cluster_bootstrap([1.0, 0.0], ["a", "a"]) == (0.5, 0.5)  # one cluster: no spread
-    assert cluster_bootstrap([1.0, 0.0], ["a", "b"]) == cluster_bootstrap([1.0, 0.0], ["a", "b"])
+    # each item its own cluster: the Wald interval, close to Wilson's at p = 0.5
+    lo, hi = clustered_interval(correlated, [str(k) for k in range(len(correlated))])
+    assert 0.9 < (hi - lo) / (wh - wl) < 1.1
+    assert clustered_interval([1.0, 0.0], ["a", "a"]) == (0.0, 1.0)  # one cluster: unknown
+    assert t975(3) == 3.182 and t975(200) == pytest.approx(1.96, abs=1e-3)
 
 
 def test_summary_reports_clustered_intervals_by_scene() -> None:

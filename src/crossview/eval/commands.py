@@ -151,7 +151,7 @@ def compare_cmd(
     """Paired comparison of two runs on the same items: does model A beat model B?
 
     The accuracy difference (A - B) on the items both answered, with a 95% interval from a
-    cluster bootstrap over scenes, overall and per type; "A better" when the interval is
+    cluster-robust standard error over scenes, overall and per type; "A better" when it is
     above 0.
     """
     from crossview.eval.runner import compare_runs, write_json_atomic

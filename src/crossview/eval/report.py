@@ -56,7 +56,7 @@ def paired_table(run_dirs: Sequence[str | Path]) -> str:
     lines = [
         "",
         f"Paired with the first run ({Path(run_dirs[0]).name}) on the items both answered: "
-        "difference in points, 95% interval from a cluster bootstrap over scenes.",
+        "difference in points, 95% interval clustered by scene.",
         "",
         "| Model | N | Difference | 95% CI | Verdict |",
         "|---|---|---|---|---|",

@@ -183,6 +183,7 @@ def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
             if k[1] == 0 and r["status"] == "answered"
         }
         info = json.loads((d / RUN_INFO).read_text()) if (d / RUN_INFO).is_file() else {}
+        info = info.get("identity", info)
         runs.append((d, info, recs))
     (da, ia, ra), (db, ib, rb) = runs
     shared = sorted(set(ra) & set(rb))
