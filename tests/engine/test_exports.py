@@ -72,7 +72,14 @@ def _check_conversation(
 
 
 def test_registry_lists_every_format_and_refuses_unknown_names(ds: Path, tmp_path: Path) -> None:
-    assert set(export_formats()) >= {"llava", "sharegpt", "qwen", "parquet", "crossviewer"}
+    assert set(export_formats()) >= {
+        "llava",
+        "sharegpt",
+        "qwen",
+        "parquet",
+        "crossviewer",
+        "vlmevalkit",
+    }
     with pytest.raises(BadInputError, match="valid: llava, sharegpt, qwen, parquet"):
         export(ds, "webdataset", tmp_path)
     with pytest.raises(BadInputError, match="protocol"):
@@ -288,6 +295,51 @@ def test_crossviewer_file_offers_region_and_overlay_only(ds: Path, tmp_path: Pat
     with pytest.raises(BadInputError, match="'region' or 'overlay'; protocol 'marker'"):
         load_benchmark(tmp_path / "crossviewer.jsonl", protocol="marker")
     assert load_benchmark(tmp_path / "crossviewer.jsonl").protocol == "region"
+
+
+def _toliststr(cell: str) -> list[str]:
+    """VLMEvalKit's ``toliststr`` (vlmeval/smp): a cell ``"[...]"`` is a Python list."""
+    import ast
+
+    if cell.startswith("[") and cell.endswith("]"):
+        return [str(x) for x in ast.literal_eval(cell)]
+    return [cell]
+
+
+def test_vlmevalkit_tsv_reads_as_vlmevalkit_reads_it(ds: Path, tmp_path: Path) -> None:
+    """VLMEvalKit's custom MCQ path, reproduced (vlmevalkit is not installed here: it pulls
+    torch and model code): pandas ``read_csv(sep='\\t')`` as its ``load``, ``toliststr`` on
+    ``image`` and ``image_path`` as ``ImageBaseDataset``, option columns A.. not NaN as
+    ``ImageMCQDataset.build_prompt``; then our own TSV loader, scored 100% by the oracle."""
+    import base64
+
+    import pandas as pd
+
+    native = _records(ds)
+    report = export(ds, "vlmevalkit", tmp_path)
+    path = tmp_path / "CrossViewBench.tsv"
+    assert report.files == [path]
+    choice = [r for r in native.values() if r["answer_kind"] == "choice"]
+    assert report.written == len(choice) > 0
+    assert sum(report.skipped.values()) == len(native) - len(choice)
+    data = pd.read_csv(path, sep="\t")
+    assert list(data["index"].astype(str)) == [r["sample_id"] for r in choice]
+    for _, row in data.iterrows():
+        rec = native[str(row["index"])]
+        question, options, images, answer = _shown(rec)
+        assert row["question"] == question and row["answer"] == answer
+        got = [f"{c}. {row[c]}" for c in "ABCDEFGH" if c in row and not pd.isna(row[c])]
+        assert got == options
+        b64 = _toliststr(row["image"])
+        names = _toliststr(row["image_path"])
+        assert len(b64) == len(names) == len(images)  # dump_image zips image with image_path
+        for cell, rel in zip(b64, images, strict=True):
+            assert base64.b64decode(cell) == (ds / rel).read_bytes()
+        assert row["category"] == rec["question_type"] and row["l2-category"] == rec["family"]
+    bench = load_benchmark(path)
+    assert bench.format == "tsv" and len(bench.items) == len(choice)
+    summary = run_eval(EvalConfig(bench=path, model="oracle", out=tmp_path / "r"))
+    assert summary["overall"]["accuracy"] == 1.0 and summary["overall"]["n"] == len(choice)
 
 
 def test_crosspoint_export_loads_in_the_harness(ds: Path, tmp_path: Path) -> None:

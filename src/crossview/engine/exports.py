@@ -23,6 +23,7 @@ folder of every path an export writes.
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from crossview.errors import BadInputError, require
+from crossview.eval.items import LETTERS
 from crossview.scene.store import iter_jsonl, link_or_copy
 
 PROTOCOLS = ("auto", "overlay", "marker", "region")
@@ -620,4 +622,81 @@ def export_crosspoint(
     report.written = sum(counts.values())
     report.by_type = dict(counts)
     report.images = sum(1 for _ in (out / "image").iterdir())
+    report.files.append(path)
+
+
+VLMEVALKIT_NAME = "CrossViewBench"
+"""Default dataset name of the VLMEvalKit export: ``--data CrossViewBench`` in VLMEvalKit."""
+
+
+@exporter("vlmevalkit", "VLMEvalKit custom multiple-choice TSV: CrossViewBench.tsv")
+def export_vlmevalkit(
+    dataset: Path, out: Path, options: ExportOptions, report: ExportReport
+) -> None:
+    """``CrossViewBench.tsv`` in the layout VLMEvalKit's custom MCQ path reads.
+
+    VLMEvalKit (``vlmeval/dataset/image_base.py``, ``image_mcq.py``: ``CustomMCQDataset`` reads
+    ``$LMUData/<name>.tsv``) takes one row per question with columns ``index``, ``image``
+    (base64; several images as the text of a Python list of base64 strings, each unpacked with
+    its ``toliststr``), ``image_path`` (the file names the images are decoded to, a list with
+    several images: its ``dump_image`` requires it then), ``question``, option columns ``A``,
+    ``B``, ... (empty beyond an item's options), ``answer`` (letter), ``category`` and
+    ``l2-category``, ``split``. We write ``category`` = question type, ``l2-category`` =
+    family. Only multiple-choice items fit (open-ended and coordinate items are skipped,
+    counted); images are those the protocol shows (``auto``: overlays or markers), PNG bytes.
+    The file reads back with ``crossview eval --bench DIR/CrossViewBench.tsv``.
+    """
+    import base64
+    import csv
+
+    placer = ImagePlacer(dataset, out, report)  # resolves and checks paths; writes no files
+    rows: list[dict[str, str]] = []
+    width = 0
+    for rec in read_records(dataset, options):
+        view = protocol_view(rec, options.protocol)
+        if view is None:
+            report.skip(f"no {options.protocol} protocol")
+            continue
+        if view.answer_kind != "choice":
+            report.skip(f"{view.answer_kind} answer (the MCQ format holds letter answers only)")
+            continue
+        b64 = [
+            base64.b64encode(placer.source(p, view.id).read_bytes()).decode("ascii")
+            for p in view.images
+        ]
+        names = [f"{view.id}_{k}{Path(p).suffix or '.png'}" for k, p in enumerate(view.images)]
+        row = {
+            "index": view.id,
+            "image": b64[0] if len(b64) == 1 else repr(b64),
+            "image_path": names[0] if len(names) == 1 else repr(names),
+            "question": view.question,
+            "answer": view.answer,
+            "category": rec["question_type"],
+            "l2-category": rec.get("family", ""),
+            "split": str(rec.get("split", "")),
+        }
+        for k, opt in enumerate(view.options):
+            letter, _, text = opt.partition(". ")
+            if letter != LETTERS[k]:
+                raise BadInputError(
+                    f"option {k} must read '{LETTERS[k]}. text', got {opt!r}",
+                    file=dataset / "questions.jsonl",
+                    record=view.id,
+                    field="options",
+                )
+            row[letter] = text
+        width = max(width, len(view.options))
+        rows.append(row)
+        report.add(rec["question_type"])
+        report.images += len(b64)
+    head = ["index", "image", "image_path", "question", *LETTERS[:width], "answer"]
+    head += ["category", "l2-category", "split"]
+    path = out / f"{VLMEVALKIT_NAME}.tsv"
+    tmp = path.with_name(path.name + ".tmp")
+    csv.field_size_limit(sys.maxsize)
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, head, delimiter="\t", restval="", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
     report.files.append(path)
