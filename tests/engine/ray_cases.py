@@ -7,7 +7,6 @@ Run by tests/engine/test_ray.py in a child process (see there why); runnable alo
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,7 @@ from tests.engine.toys import toy_store
 
 ray = pytest.importorskip("ray")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_instance():
-    """One small local instance for the module (run_jobs reuses an initialised Ray)."""
-    with warnings.catch_warnings():  # Ray's tip about a future GPU default
-        warnings.simplefilter("ignore", FutureWarning)
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+from tests.ray_support import ray_instance  # noqa: E402, F401 - the module's Ray instance
 
 
 def _files(root: Path) -> dict[str, bytes]:

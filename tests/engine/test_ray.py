@@ -1,4 +1,5 @@
-"""The Ray executor's tests (tests/engine/ray_cases.py), run in a child pytest process.
+"""The Ray executor's tests (tests/engine/ray_cases.py, tests/sources/sim_ray_cases.py), run in
+a child pytest process.
 
 Ray's driver exits the whole process (exit code 1, no traceback) when it loses its local raylet,
 which a loaded machine can cause; in the suite's own process that would end every other test
@@ -18,13 +19,16 @@ import pytest
 
 pytest.importorskip("ray")
 
-CASES = Path(__file__).with_name("ray_cases.py")
 ROOT = Path(__file__).resolve().parents[2]
+CASES = [
+    ROOT / "tests" / "engine" / "ray_cases.py",
+    ROOT / "tests" / "sources" / "sim_ray_cases.py",
+]
 
 
 def _run_cases(junit: Path) -> tuple[subprocess.CompletedProcess, ET.Element | None]:
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(CASES),
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *map(str, CASES),
          f"--junitxml={junit}"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -48,7 +52,7 @@ def test_ray_executor_cases(tmp_path: Path) -> None:
         failed = [c.get("name") for c in cases if c.find("failure") is not None
                   or c.find("error") is not None]  # fmt: skip
         ran = sum(1 for _ in suite.iter("testcase"))
-        assert ran >= 7, f"only {ran} Ray cases ran\n{out}"
+        assert ran >= 8, f"only {ran} Ray cases ran\n{out}"
         assert not failed, f"Ray cases failed: {failed}\n{out}"
         return
     pytest.fail(f"the Ray cases' process died twice without a report\n{out}")

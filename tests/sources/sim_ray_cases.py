@@ -1,8 +1,10 @@
-"""``run_sim`` with the Ray executor writes the same scenes as the local one."""
+"""``run_sim`` with the Ray executor writes the same scenes as the local one.
+
+Run by tests/engine/test_ray.py in a child process (see there why).
+"""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
@@ -13,17 +15,10 @@ pytestmark = pytest.mark.sim
 mujoco = pytest.importorskip("mujoco")
 ray = pytest.importorskip("ray")
 
+from tests.ray_support import ray_instance  # noqa: E402, F401 - the module's Ray instance
+
 CONFIG = SimConfig(cameras=3, objects=(3, 4), timesteps=2, width=96, height=72)
 SEED = 9
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ray_instance():
-    with warnings.catch_warnings():  # Ray's tip about a future GPU default
-        warnings.simplefilter("ignore", FutureWarning)
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 def test_ray_simulates_the_same_scenes_as_local(tmp_path: Path) -> None:
