@@ -103,7 +103,7 @@ def test_summary_failures_excluded_and_no_answer_wrong() -> None:
         ("3", 0): {"status": "failed"},
         ("4", 0): {"status": "answered", "correct": True, "no_answer": False},
     }
-    s = summarize(items, recs, {i.id: 1 for i in items}, circular=False)
+    s = summarize(items, recs, {i.id: [0] for i in items}, circular=False)
     assert s["overall"]["n"] == 3 and s["overall"]["correct"] == 2
     assert s["overall"]["no_answer_rate"] == pytest.approx(1 / 3)
     assert s["failed_ids"] == ["3"] and not s["complete"]
@@ -121,11 +121,11 @@ def test_summary_circular_needs_every_rotation() -> None:
     ok = {"status": "answered", "correct": True, "no_answer": False}
     bad = {"status": "answered", "correct": False, "no_answer": False}
     recs = {("1", 0): ok, ("1", 1): ok, ("2", 0): ok, ("2", 1): bad}
-    s = summarize(items, recs, {"1": 2, "2": 2}, circular=True)
+    s = summarize(items, recs, {"1": [0, 1], "2": [0, 1]}, circular=True)
     assert s["overall"]["accuracy"] == 1.0
     assert s["circular"]["overall"]["accuracy"] == 0.5 and s["complete"]
     del recs[("2", 1)]
-    s = summarize(items, recs, {"1": 2, "2": 2}, circular=True)
+    s = summarize(items, recs, {"1": [0, 1], "2": [0, 1]}, circular=True)
     assert s["circular"]["failed_ids"] == ["2"] and not s["complete"]
 
 
@@ -135,7 +135,7 @@ def test_multilabel_categories() -> None:
     s = summarize(
         [it],
         {("1", 0): {"status": "answered", "correct": True, "no_answer": False}},
-        {"1": 1},
+        {"1": [0]},
         circular=False,
     )
     assert s["by_category"]["Color"]["n"] == 1 and s["by_category"]["Shape"]["n"] == 1
@@ -171,7 +171,7 @@ def test_summary_reports_clustered_intervals_by_scene() -> None:
         (it.id, 0): {"status": "answered", "correct": k < 4, "no_answer": False}
         for k, it in enumerate(items)
     }
-    s = summarize(items, recs, {i.id: 1 for i in items}, circular=False)
+    s = summarize(items, recs, {i.id: [0] for i in items}, circular=False)
     o = s["overall"]
     assert o["clusters"] == 3 and cluster_key(items[0]) == "scene:s0"
     assert o["ci95_clustered"][1] - o["ci95_clustered"][0] > o["ci95"][1] - o["ci95"][0]

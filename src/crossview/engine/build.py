@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from crossview.render.overlay import draw_overlays
 from crossview.render.palette import PALETTE, color_rgb, contrasting_colors
 from crossview.scene.model import View
 from crossview.scene.store import save_image
-from crossview.tasks.base import Candidate, SceneContext, TaskInfo, ViewKey
+from crossview.tasks.base import Candidate, SceneContext, TaskInfo, ViewKey, alternatives
 
 TOKEN = re.compile(r"\{([RC])(\d+)\}|\{CANDIDATES\}")
 LETTERS = "ABCDEFGH"
@@ -200,6 +200,7 @@ def build_record(
     rng: np.random.Generator,
     provenance: dict[str, Any],
     write_images: bool = True,
+    paraphrases: bool = False,
 ) -> dict[str, Any]:
     """The native record of a candidate (docs/dataset-format.md), overlay images written.
 
@@ -207,6 +208,8 @@ def build_record(
         image_paths: (scene, camera, timestep) -> path of the base image in the store.
         rng: seeded generator for the overlay colours.
         write_images: False to compute the record without writing rendered images.
+        paraphrases: also write the question in the type's other phrasings, per protocol
+            (``paraphrases`` beside each ``question``).
     """
     if cand.protocol == "marker":
         from crossview.engine.build_marker import build_marker_record
@@ -222,6 +225,7 @@ def build_record(
             image_paths=image_paths,
             provenance=provenance,
             write_images=write_images,
+            paraphrases=paraphrases,
         )
     views: list[View] = [ctx.view(k) for k in cand.views]
     colors = overlay_colors(cand, ctx, rng)
@@ -274,7 +278,7 @@ def build_record(
     gold = cand.gold_option
     answer_kind = "free" if open_ended else "choice"
     labels = [o.label for o in cand.options]
-    return {
+    rec = {
         "sample_id": sample_id,
         "question_type": info.type_id,
         "family": info.family,
@@ -318,6 +322,25 @@ def build_record(
         "provenance": provenance,
         "meta": _jsonable(cand.meta),
     }
+    if paraphrases and alternatives(cand.question):
+        rec["paraphrases"] = paraphrased(cand, None, open_ended)
+        rec["protocols"]["overlay"]["paraphrases"] = paraphrased(cand, colors, open_ended)
+    return rec
+
+
+def paraphrased(cand: Candidate, colors: list[str] | None, open_ended: bool) -> list[str]:
+    """The question of ``cand`` in each of its other phrasings, rendered for a protocol
+    (``colors`` None: region; the overlay colours otherwise), options and answer unchanged.
+
+    Under the region protocol only phrasings that name the objects in the same order, as
+    often, are kept: ``region_refs`` give the masks of the question's ``<region>`` in order.
+    """
+    refs = _refs_in(cand.question)
+    return [
+        render(replace(cand, question=alt), colors, open_ended).question
+        for alt in alternatives(cand.question)
+        if colors is not None or _refs_in(alt) == refs
+    ]
 
 
 def _query_placeholders(r: Rendered, cand: Candidate, open_ended: bool) -> list[int]:

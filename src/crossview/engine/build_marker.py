@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crossview.engine.build import _jsonable, _rel, render, view_record
+from crossview.engine.build import _jsonable, _rel, paraphrased, render, view_record
 from crossview.geometry import rle_encode
 from crossview.render.markers import draw_marks
 from crossview.scene.store import save_image
-from crossview.tasks.base import Candidate, SceneContext, TaskInfo
+from crossview.tasks.base import Candidate, SceneContext, TaskInfo, alternatives
 
 
 def build_marker_record(
@@ -29,8 +29,10 @@ def build_marker_record(
     image_paths: dict[tuple[str, str, int], Path],
     provenance: dict[str, Any],
     write_images: bool = True,
+    paraphrases: bool = False,
 ) -> dict[str, Any]:
-    """The native record of a marker candidate (docs/dataset-format.md)."""
+    """The native record of a marker candidate (docs/dataset-format.md); ``paraphrases``
+    also writes the question in the type's other phrasings."""
     point = cand.answer_kind == "point"
     if point:
         question, options, answer = cand.question, [], "point"
@@ -103,4 +105,8 @@ def build_marker_record(
     }
     if cand.level is not None:
         rec["level"] = cand.level
+    if paraphrases and alternatives(cand.question):
+        alts = list(alternatives(cand.question)) if point else paraphrased(cand, None, open_ended)
+        rec["paraphrases"] = alts
+        rec["protocols"]["marker"]["paraphrases"] = alts
     return rec

@@ -72,6 +72,13 @@ def generate_cmd(
             "shape, source, rig; repeatable."
         ),
     ] = None,
+    paraphrases: Annotated[
+        bool,
+        typer.Option(
+            help="Also write each question in its type's other phrasings (for "
+            "crossview eval --consistency)."
+        ),
+    ] = _D.paraphrases,
     workers: WorkersOption = None,
     executor: ExecutorOption = "local",
     verify: Annotated[
@@ -97,6 +104,7 @@ def generate_cmd(
         splits=_floats(splits, "splits", 3),  # type: ignore[arg-type]
         open_ended_fraction=open_ended_fraction,
         holdout=_holdout(holdout or []),
+        paraphrases=paraphrases,
     )
     try:
         config.task_ids()

@@ -33,6 +33,9 @@ class GenerateConfig:
     holdout: dict[str, str] = field(default_factory=dict)
     """Held-out values for an out-of-distribution split ``test_ood``: keys ``color``,
     ``shape``, ``source``, ``rig``."""
+    paraphrases: bool = False
+    """Also write each question in its type's other phrasings (same answer): the paraphrase
+    variants of ``crossview eval --consistency``."""
     protocols: tuple[str, ...] = ("region", "overlay")
     """Protocols every item is written for (``marker`` is added by the XVR/CrossPoint types)."""
     quality: QualityConfig = field(default_factory=QualityConfig)

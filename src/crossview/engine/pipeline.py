@@ -516,6 +516,7 @@ def _build_scene(job: _Job, out: Path, config: GenerateConfig) -> list[dict]:
                 image_paths=paths,
                 rng=rng,
                 provenance=prov,
+                paraphrases=config.paraphrases,
             )
         )
     for v in scene.views:

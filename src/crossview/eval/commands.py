@@ -51,6 +51,14 @@ def eval_cmd(
     circular: Annotated[
         bool, typer.Option("--circular", help="Also ask every rotation of the options.")
     ] = False,
+    consistency: Annotated[
+        bool,
+        typer.Option(
+            "--consistency",
+            help="Also ask variants that must not change the answer (option rotations, images "
+            "reversed, paraphrases) and report per-type consistency.",
+        ),
+    ] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out, filling failures and gaps.")
     ] = False,
@@ -105,6 +113,7 @@ def eval_cmd(
         coord_format=coord_format,
         limit=limit,
         circular=circular,
+        consistency=consistency,
         resume=resume,
         seed=seed,
         extra_roots=tuple(allow_root or ()),
@@ -121,6 +130,12 @@ def eval_cmd(
     )
     if "circular" in summary:
         typer.echo(f"circular accuracy {summary['circular']['overall']['accuracy']:.4f}")
+    if "consistency" in summary:
+        c = summary["consistency"]["overall"]
+        typer.echo(
+            f"consistency over {c['items']} items with variants: all right {c['all_right']:.4f},"
+            f" stable {c['stable']:.4f}"
+        )
     if not summary["complete"]:
         n = len(summary["failed_ids"]) + len(summary["missing_ids"])
         typer.echo(f"run incomplete: {n} items without a response; rerun with --resume", err=True)

@@ -183,6 +183,8 @@ class EvalItem:
         options_in_question: True when the options are already written inside ``question``
             (CrossPoint-Bench); the prompt then does not repeat them and rotation is impossible.
         regions: for the ``region`` protocol, ``[view, object]`` references and their masks.
+        paraphrases: other wordings of ``question`` with the same answer (the record's, under
+            the chosen protocol), asked by ``--consistency``.
         meta: anything else from the record (level, split, provenance), never shown to a model.
     """
 
@@ -199,6 +201,7 @@ class EvalItem:
     gold_mask: GoldMask | None = None
     options_in_question: bool = False
     regions: list[dict[str, Any]] = field(default_factory=list)
+    paraphrases: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property

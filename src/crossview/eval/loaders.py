@@ -339,6 +339,14 @@ def _native_item(
             rle=rle,
             point=(float(pt[0]), float(pt[1])) if pt else None,
         )
+    paraphrases = entry.get("paraphrases") if entry else rec.get("paraphrases")
+    if paraphrases is not None and not (
+        isinstance(paraphrases, list) and all(isinstance(p, str) for p in paraphrases)
+    ):
+        field = f"protocols.{protocol}.paraphrases" if entry else "paraphrases"
+        raise BadInputError(
+            "paraphrases must be a list of strings", file=f, record=where, field=field
+        )
     family = str(rec.get("family") or ("crossview" if fmt == "crossviewer" else ""))
     category = str(rec.get("category") or qtype)
     meta = {k: rec[k] for k in ("task_name", "split", "answer_text", "provenance") if k in rec}
@@ -355,6 +363,7 @@ def _native_item(
         choice_kind=infer_choice_kind(options),
         gold_mask=gold_mask,
         regions=regions,
+        paraphrases=list(paraphrases or []),
         meta=meta,
     )
 

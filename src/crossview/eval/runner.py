@@ -31,16 +31,26 @@ from crossview.eval.extract import (
     extract_free,
     extract_point,
 )
-from crossview.eval.items import EvalItem, Prompt, Response
+from crossview.eval.items import LETTERS, EvalItem, Prompt, Response
 from crossview.eval.loaders import load_benchmark
-from crossview.eval.prompts import Task, build_tasks
+from crossview.eval.prompts import Task, build_tasks, variant_kind
 from crossview.eval.scoring import cluster_key, score, summarize
 
 PREDICTIONS = "predictions.jsonl"
 SUMMARY = "summary.json"
 RUN_INFO = "run.json"
 # Settings that must match between a run and its resumption.
-_IDENTITY = ("bench", "model", "protocol", "format", "coord_format", "circular", "limit", "seed")
+_IDENTITY = (
+    "bench",
+    "model",
+    "protocol",
+    "format",
+    "coord_format",
+    "circular",
+    "consistency",
+    "limit",
+    "seed",
+)
 
 
 @dataclass
@@ -56,6 +66,8 @@ class EvalConfig:
         coord_format: ``absolute``, ``relative`` or ``relative-1000`` (point answers).
         limit: evaluate only the first N items.
         circular: also ask every rotation of the options; report plain and circular accuracy.
+        consistency: ask the variants that must not change the answer (rotations, images in
+            reverse order, paraphrases) and report per-type consistency beside accuracy.
         resume: continue a run in ``out`` (fills backend failures and unanswered items).
         seed: recorded, and the seed of the ``random`` baseline.
         extra_roots: further folders image paths may point into.
@@ -70,6 +82,7 @@ class EvalConfig:
     coord_format: str = "absolute"
     limit: int | None = None
     circular: bool = False
+    consistency: bool = False
     resume: bool = False
     seed: int = 0
     extra_roots: tuple[Path, ...] = ()
@@ -94,6 +107,7 @@ def make_record(
     rec: dict[str, Any] = {
         "id": item.id,
         "variant": task.prompt.variant,
+        "kind": variant_kind(task.prompt.variant),
         "type": item.type,
         "cluster": cluster_key(item),
     }
@@ -117,6 +131,8 @@ def make_record(
         attempts=response.attempts,
         latency_s=round(response.latency_s, 4),
     )
+    if item.answer_kind == "choice" and ext.answered and str(value) in LETTERS[: len(task.order)]:
+        rec["picked"] = task.order[LETTERS.index(str(value))]  # the item's own option index
     if response.backend_note:
         rec["backend_note"] = response.backend_note
     return rec
@@ -250,6 +266,7 @@ def _identity(cfg: EvalConfig, protocol: str, fmt: str) -> dict[str, Any]:
         "format": fmt,
         "coord_format": cfg.coord_format,
         "circular": cfg.circular,
+        "consistency": cfg.consistency,
         "limit": cfg.limit,
         "seed": cfg.seed,
     }
@@ -306,10 +323,16 @@ def run_eval(
     tasks: dict[tuple[str, int], tuple[EvalItem, Task]] = {}
     for it in items:
         for t in build_tasks(
-            it, circular=cfg.circular, coord_format=cfg.coord_format, with_gold=backend.needs_gold
+            it,
+            circular=cfg.circular,
+            consistency=cfg.consistency,
+            coord_format=cfg.coord_format,
+            with_gold=backend.needs_gold,
         ):
             tasks[t.prompt.key] = (it, t)
-    variants = Counter(k[0] for k in tasks)
+    variants: dict[str, list[int]] = {}
+    for item_id, variant in tasks:
+        variants.setdefault(item_id, []).append(variant)
 
     info = {
         "identity": identity,
@@ -360,13 +383,13 @@ def run_eval(
 def build_summary(
     items: list[EvalItem],
     records: dict[tuple[str, int], dict[str, Any]],
-    variants: Counter,
+    variants: dict[str, list[int]],
     cfg: EvalConfig,
     info: dict[str, Any],
     backend: Backend,
 ) -> dict[str, Any]:
     """Scores plus what the run was: the content of ``summary.json``."""
-    scores = summarize(items, records, variants, cfg.circular)
+    scores = summarize(items, records, variants, cfg.circular, cfg.consistency)
     answered = [r for r in records.values() if r["status"] == "answered"]
     reasons = Counter(r["note"] for r in answered if r.get("no_answer"))
     latencies = [r.get("latency_s", 0.0) for r in answered]
@@ -376,7 +399,7 @@ def build_summary(
         "model": cfg.model,
         "complete": scores.pop("complete"),
         "n_items": len(items),
-        "n_prompts": sum(variants.values()),
+        "n_prompts": sum(len(v) for v in variants.values()),
         "n_answered": len(answered),
         "n_failed": sum(1 for r in records.values() if r["status"] != "answered"),
         **scores,

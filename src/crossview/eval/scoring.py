@@ -25,6 +25,7 @@ import numpy as np
 
 from crossview.eval.extract import Extraction, normalize_free
 from crossview.eval.items import EvalItem, GoldMask
+from crossview.eval.prompts import IMAGE_ORDER
 
 Z95 = 1.959963984540054
 
@@ -309,8 +310,9 @@ def accuracy_tables(
 def summarize(
     items: Sequence[EvalItem],
     records: Mapping[tuple[str, int], Mapping[str, Any]],
-    variants: Mapping[str, int],
+    variants: Mapping[str, Sequence[int]],
     circular: bool,
+    consistency: bool = False,
 ) -> dict[str, Any]:
     """Build the score part of ``summary.json`` from the final prediction records.
 
@@ -318,8 +320,10 @@ def summarize(
         items: the items of the run.
         records: ``{(id, variant): record}`` with ``status`` (``answered`` or ``failed``),
             ``correct`` and ``no_answer``; a missing key was never answered.
-        variants: ``{item id: number of variants}`` (1, or the option count with circular).
+        variants: ``{item id: its variant ids}`` (``[0]``; rotations ``1..n-1`` with circular
+            or consistency; ``IMAGE_ORDER`` and ``PARAPHRASE + j`` with consistency).
         circular: also report circular accuracy (an item counts when every rotation is right).
+        consistency: also report consistency (:func:`consistency_tables`).
     """
     baselines = {it.id: random_baseline(it) for it in items}
     plain: dict[str, tuple[bool, bool]] = {}
@@ -340,7 +344,7 @@ def summarize(
         circ: dict[str, tuple[bool, bool]] = {}
         circ_failed = []
         for it in items:
-            recs = [records.get((it.id, k)) for k in range(variants[it.id])]
+            recs = [records.get((it.id, k)) for k in variants[it.id] if k < IMAGE_ORDER]
             if any(r is None or r["status"] != "answered" for r in recs):
                 circ_failed.append(it.id)
                 continue
@@ -356,8 +360,66 @@ def summarize(
         tables["failed_ids"] = circ_failed
         out["circular"] = tables
         incomplete = incomplete or bool(circ_failed)
+    if consistency:
+        out["consistency"] = consistency_tables(items, records, variants)
     out["complete"] = not incomplete
     return out
+
+
+def consistency_tables(
+    items: Sequence[EvalItem],
+    records: Mapping[tuple[str, int], Mapping[str, Any]],
+    variants: Mapping[str, Sequence[int]],
+) -> dict[str, Any]:
+    """How stable answers are over the variants that must not change them.
+
+    An item counts when it has two or more variants, all answered (not a backend failure).
+    ``all_right``: every variant right. ``stable``: the same answer every time: the same
+    option of the item (read through the rotation) for multiple choice, the same correctness
+    for free and point answers (their texts can differ legitimately). ``by_kind``: accuracy
+    per variant kind (plain, rotation, image order, paraphrase), so a drop can be traced.
+    Overall and per type; items without variants are counted in ``single``.
+    """
+    from crossview.eval.prompts import variant_kind
+
+    per_type: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    kinds: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    single = 0
+    for it in items:
+        keys = list(variants.get(it.id, [0]))
+        recs = [records.get((it.id, k)) for k in keys]
+        if len(keys) < 2:
+            single += 1
+            continue
+        if any(r is None or r["status"] != "answered" for r in recs):
+            continue
+        right = [bool(r["correct"]) for r in recs]  # type: ignore[index]
+        if it.answer_kind == "choice":
+            stable = len({r.get("picked") for r in recs}) == 1  # type: ignore[union-attr]
+        else:
+            stable = len(set(right)) == 1
+        per_type[it.type].append((all(right), stable))
+        for k, ok in zip(keys, right, strict=True):
+            kinds[it.type][variant_kind(k)].append(ok)
+            kinds["_overall"][variant_kind(k)].append(ok)
+
+    def table(rows: list[tuple[bool, bool]], by_kind: dict[str, list[bool]]) -> dict[str, Any]:
+        n = len(rows)
+        return {
+            "items": n,
+            "all_right": sum(a for a, _ in rows) / n if n else 0.0,
+            "stable": sum(b for _, b in rows) / n if n else 0.0,
+            "by_kind": {
+                k: {"accuracy": float(np.mean(v)), "n": len(v)} for k, v in by_kind.items()
+            },
+        }
+
+    everything = [row for rows in per_type.values() for row in rows]
+    return {
+        "overall": table(everything, kinds["_overall"]),
+        "by_type": {t: table(rows, kinds[t]) for t, rows in sorted(per_type.items())},
+        "single": single,
+    }
 
 
 def gold_point(gm: GoldMask) -> tuple[float, float]:

@@ -375,8 +375,32 @@ class TaskGenerator:
             self.drop(ctx, "no_marker_colours_that_stand_out")
         return got
 
-    def phrase(self, rng: np.random.Generator) -> str:
-        return self.phrasings[int(rng.integers(len(self.phrasings)))]
+    def phrase(self, rng: np.random.Generator, **fields: Any) -> Phrasing:
+        """One of :attr:`phrasings`, chosen by ``rng`` and filled with ``fields``
+        (``str.format``); the others, filled alike, ride along as its ``alternatives``."""
+        k = int(rng.integers(len(self.phrasings)))
+        filled = [p.format(**fields) if fields else p for p in self.phrasings]
+        return Phrasing(filled[k], tuple(t for i, t in enumerate(filled) if i != k))
+
+
+class Phrasing(str):
+    """A question template as chosen, carrying the type's other phrasings of it: the same
+    question, the same answer, other words (written as paraphrases on request)."""
+
+    alternatives: tuple[str, ...]
+
+    def __new__(cls, text: str, alternatives: tuple[str, ...] = ()) -> Phrasing:
+        obj = super().__new__(cls, text)
+        obj.alternatives = alternatives
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Phrasing, (str(self), self.alternatives))
+
+
+def alternatives(question: str) -> tuple[str, ...]:
+    """The other phrasings a candidate's question carries (none for a plain string)."""
+    return tuple(getattr(question, "alternatives", ()))
 
 
 @dataclass

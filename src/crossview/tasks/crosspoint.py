@@ -148,7 +148,7 @@ class FineGrainedGrounding(TaskGenerator):
                 )
                 ys, xs = np.nonzero(mask)
                 i = int(np.argmin((xs - xs.mean()) ** 2 + (ys - ys.mean()) ** 2))
-                text = self.phrase(rng).format(what=what, w=view.camera.width, h=view.camera.height)
+                text = self.phrase(rng, what=what, w=view.camera.width, h=view.camera.height)
                 yield Candidate(
                     self.info.type_id,
                     [ctx.key(view)],
@@ -215,7 +215,7 @@ class VisibilityReasoning(TaskGenerator):
                     self.info.type_id,
                     [ctx.key(va), ctx.key(vb)],
                     [],
-                    self.phrase(rng).format(dot=dot),
+                    self.phrase(rng, dot=dot),
                     label_options(*YES_NO),
                     gold=0 if vis else 1,
                     permutable=False,
@@ -287,7 +287,7 @@ class CorrespondenceJudgement(TaskGenerator):
                 self.info.type_id,
                 [ctx.key(va), ctx.key(vb)],
                 [],
-                self.phrase(rng).format(dot=dot),
+                self.phrase(rng, dot=dot),
                 [Option(text=f"the {c} dot", label=c) for c in colors],
                 gold=0,
                 protocol="marker",
@@ -339,7 +339,7 @@ class CorrespondencePointing(TaskGenerator):
             if got is None:
                 continue
             marks, (dot,) = got
-            text = self.phrase(rng).format(dot=dot, w=vb.camera.width, h=vb.camera.height)
+            text = self.phrase(rng, dot=dot, w=vb.camera.width, h=vb.camera.height)
             yield Candidate(
                 self.info.type_id,
                 [ctx.key(va), ctx.key(vb)],
