@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def test_registry_lists_every_format_and_refuses_unknown_names(ds: Path, tmp_pat
         "parquet",
         "crossviewer",
         "vlmevalkit",
+        "lmms-eval",
     }
     with pytest.raises(BadInputError, match="valid: llava, sharegpt, qwen, parquet"):
         export(ds, "webdataset", tmp_path)
@@ -340,6 +342,88 @@ def test_vlmevalkit_tsv_reads_as_vlmevalkit_reads_it(ds: Path, tmp_path: Path) -
     assert bench.format == "tsv" and len(bench.items) == len(choice)
     summary = run_eval(EvalConfig(bench=path, model="oracle", out=tmp_path / "r"))
     assert summary["overall"]["accuracy"] == 1.0 and summary["overall"]["n"] == len(choice)
+
+
+def _lmms_function_loader(task_dir: Path):
+    """A YAML loader whose ``!function utils.name`` loads ``name`` from the task folder's
+    ``utils.py`` (lmms_eval.utils.import_function: relative file import by module name)."""
+    import importlib.util
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def function(loader: yaml.SafeLoader, node: yaml.Node):
+        module, name = loader.construct_scalar(node).rsplit(".", 1)  # type: ignore[arg-type]
+        spec = importlib.util.spec_from_file_location(module, task_dir / f"{module}.py")
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return getattr(mod, name)
+
+    Loader.add_constructor("!function", function)
+    return Loader
+
+
+def _gold_reply(item) -> str:
+    from crossview.eval.prompts import _oracle_text
+
+    return _oracle_text(item, item.answer, "absolute")
+
+
+def test_lmms_eval_task_asks_and_scores_as_crossview_eval(ds: Path, tmp_path: Path) -> None:
+    """The task folder read the way lmms-eval 0.7 reads it (reproduced here: lmms-eval is not
+    installed in our tests, it pulls torchvision and every model's code; the same folder was
+    run through lmms-eval 0.7.3's own ConfigurableTask by hand, see docs/exports.md):
+    ``load_yaml_config`` with ``!function``, ``datasets.load_dataset("parquet", data_files)``
+    relative to the task folder, then doc_to_text / doc_to_visual / process_results and the
+    aggregations."""
+    import yaml
+
+    datasets = pytest.importorskip("datasets")
+    from crossview.eval.prompts import build_tasks
+
+    native = _records(ds)
+    report = export(ds, "lmms-eval", tmp_path)
+    task_dir = tmp_path / "crossviewbench"
+    cfg = yaml.load(
+        (task_dir / "crossviewbench.yaml").read_text(), Loader=_lmms_function_loader(task_dir)
+    )
+    assert cfg["task"] == "crossviewbench" and cfg["output_type"] == "generate_until"
+    assert cfg["dataset_path"] == "parquet" and cfg["test_split"] == "test"
+    files = {k: str(task_dir / v) for k, v in cfg["dataset_kwargs"]["data_files"].items()}
+    data = datasets.load_dataset("parquet", data_files=files)
+    docs = list(data[cfg["test_split"]])
+    test = [r for r in native.values() if r["split"] == "test"]
+    assert len(docs) == len(test) > 0 and report.written == len(native)
+    items = {it.id: it for it in load_benchmark(ds / "questions.jsonl").items}
+    kwargs = cfg["lmms_eval_specific_kwargs"]["default"]
+    results: dict[str, list] = {}
+    for doc in docs:
+        item = items[doc["id"]]
+        # the prompt crossview eval sends, and the images of that protocol, in order
+        assert cfg["doc_to_text"](doc, kwargs) == build_tasks(item)[0].prompt.text
+        shown = cfg["doc_to_visual"](doc)
+        assert [im.size for im in shown] == [im.open().size for im in item.images]
+        assert cfg["doc_to_target"](doc) == item.answer
+        right = cfg["process_results"](doc, [_gold_reply(item)])
+        wrong = cfg["process_results"](doc, ["I cannot tell."])
+        assert right["accuracy"]["correct"] and not wrong["accuracy"]["correct"]
+        for name, entry in right.items():
+            results.setdefault(name, []).append(entry)
+    metrics = {m["metric"]: m["aggregation"] for m in cfg["metric_list"]}
+    assert set(metrics) == set(results)
+    from crossview.engine.lmms_eval_task import slug
+
+    present = {"accuracy", *(f"acc_{slug(r['question_type'])}" for r in test)}
+    for name, fn in metrics.items():
+        got = fn(results[name])
+        assert got == 100.0 if name in present else math.isnan(got), (name, got)
+    assert (
+        metrics["accuracy"]([{"correct": True, "type": "Q1"}, {"correct": False, "type": "Q2"}])
+        == 50.0
+    )
 
 
 def test_crosspoint_export_loads_in_the_harness(ds: Path, tmp_path: Path) -> None:

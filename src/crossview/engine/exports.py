@@ -23,6 +23,7 @@ folder of every path an export writes.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -700,3 +701,70 @@ def export_vlmevalkit(
         w.writerows(rows)
     tmp.replace(path)
     report.files.append(path)
+
+
+LMMS_EVAL_TASK = "crossviewbench"
+"""Task name (and folder) of the lmms-eval export: ``--tasks crossviewbench`` in lmms-eval."""
+
+
+@exporter("lmms-eval", "an lmms-eval task folder: crossviewbench/ (YAML, utils.py, Parquet)")
+def export_lmms_eval(
+    dataset: Path, out: Path, options: ExportOptions, report: ExportReport
+) -> None:
+    """``DIR/crossviewbench/``: a task lmms-eval loads from its folder, scored by crossview.
+
+    Files: ``<split>.parquet`` (the Parquet export, one per split), ``crossviewbench.yaml``
+    (``dataset_path: parquet`` with ``data_files`` relative to the YAML, which lmms-eval 0.7
+    resolves against the task folder; ``test_split`` the ``test`` split when there is one;
+    ``output_type: generate_until``; greedy decoding; an ``accuracy`` metric and an
+    ``acc_<type>`` metric per question type) and ``utils.py``
+    (:mod:`crossview.engine.lmms_eval_task`: the prompt, extraction and scoring of
+    ``crossview eval``). Copy the folder into ``lmms_eval/tasks/`` (or pass
+    ``--include_path DIR``) and run ``--tasks crossviewbench``.
+    """
+    from crossview.engine import lmms_eval_task
+
+    yaml = require("yaml", "export", "the lmms-eval task export")
+    task_dir = out / LMMS_EVAL_TASK
+    task_dir.mkdir(parents=True, exist_ok=True)
+    export_parquet(dataset, task_dir, options, report)
+    splits = sorted(p.stem for p in report.files)
+    if not splits:
+        raise BadInputError("no item to export for lmms-eval", file=dataset / "questions.jsonl")
+    types = sorted(report.by_type)
+    config = {
+        "task": LMMS_EVAL_TASK,
+        "dataset_path": "parquet",
+        "dataset_kwargs": {"data_files": {s: f"{s}.parquet" for s in splits}},
+        "test_split": "test" if "test" in splits else splits[0],
+        "output_type": "generate_until",
+        "doc_to_visual": "!function utils.doc_to_visual",
+        "doc_to_text": "!function utils.doc_to_text",
+        "doc_to_target": "!function utils.doc_to_target",
+        "generation_kwargs": {
+            "max_new_tokens": 256,
+            "temperature": 0,
+            "top_p": 1.0,
+            "num_beams": 1,
+            "do_sample": False,
+        },
+        "process_results": "!function utils.process_results",
+        "metric_list": [
+            {
+                "metric": name,
+                "aggregation": f"!function utils.aggregate_{name}",
+                "higher_is_better": True,
+            }
+            for name in ["accuracy", *(f"acc_{lmms_eval_task.slug(t)}" for t in types)]
+        ],
+        "lmms_eval_specific_kwargs": {"default": {"pre_prompt": "", "post_prompt": ""}},
+        "metadata": {"version": 1.0, "source": "crossview export --format lmms-eval"},
+    }
+    text = yaml.safe_dump(config, sort_keys=False, width=100)
+    text = re.sub(r"'(!function [\w.]+)'", r"\1", text)  # a tag, not a string
+    yaml_path = task_dir / f"{LMMS_EVAL_TASK}.yaml"
+    yaml_path.write_text(text, encoding="utf-8")
+    source = Path(lmms_eval_task.__file__).read_text(encoding="utf-8")
+    source = source.replace("METRIC_TYPES: list[str] = []", f"METRIC_TYPES: list[str] = {types!r}")
+    (task_dir / "utils.py").write_text(source, encoding="utf-8")
+    report.files += [yaml_path, task_dir / "utils.py"]

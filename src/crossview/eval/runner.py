@@ -27,9 +27,6 @@ from crossview.eval.backends import Backend, BackendSettings, create_backend, pa
 from crossview.eval.extract import (
     COORD_FORMATS,
     Extraction,
-    extract_choice,
-    extract_free,
-    extract_point,
 )
 from crossview.eval.items import LETTERS, EvalItem, Prompt, Response
 from crossview.eval.loaders import load_benchmark
@@ -90,14 +87,10 @@ class EvalConfig:
 
 
 def extract_for(item: EvalItem, task: Task, text: str | None, coord_format: str) -> Extraction:
-    """Run the extractor of the item's answer kind on a response."""
-    if item.answer_kind == "choice":
-        return extract_choice(text, task.options, item.choice_kind)
-    if item.answer_kind == "point":
-        gm = item.gold_mask
-        assert gm is not None
-        return extract_point(text, gm.width, gm.height, coord_format)
-    return extract_free(text)
+    """Run the extractor of the item's answer kind on a response to ``task``."""
+    from crossview.eval.harness import extract_answer
+
+    return extract_answer(item, task.options, text, coord_format)
 
 
 def make_record(
