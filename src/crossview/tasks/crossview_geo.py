@@ -280,7 +280,6 @@ class Q12(TaskGenerator):
                     same_color=[[0, 1, 2, 3]],
                     meta={"fractions": [frac[v.view_id] for v in chosen]},
                 )
-                break
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         tid = q.query[0].track_id
