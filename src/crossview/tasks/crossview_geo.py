@@ -193,6 +193,20 @@ def _completeness(view: View, tid: int) -> float:
     return frac
 
 
+def _distinct_triples(pool: list[int], n: int, rng: np.random.Generator) -> list[list[int]]:
+    """Up to ``n`` different random 3-subsets of ``pool`` (each in random order)."""
+    out: list[list[int]] = []
+    seen: set[frozenset[int]] = set()
+    for _ in range(4 * n):
+        pick = [int(t) for t in rng.choice(pool, 3, replace=False)]
+        if frozenset(pick) not in seen:
+            seen.add(frozenset(pick))
+            out.append(pick)
+        if len(out) == n:
+            break
+    return out
+
+
 @register_task
 class Q11(TaskGenerator):
     info = TaskInfo("Q11", "Single-view completeness comparison", "crossview", GEO, 4)
@@ -220,16 +234,21 @@ class Q11(TaskGenerator):
                 if len(pool) < 3:
                     self.drop(ctx, "completeness_not_unique")
                     continue
-                cands = [gold, *(int(t) for t in rng.choice(pool, 3, replace=False))]
-                yield Candidate(
-                    "Q11",
-                    [ctx.key(view)],
-                    [Ref(0, t) for t in cands],
-                    self.phrase(rng),
-                    [object_option(i) for i in range(4)],
-                    gold=0,
-                    meta={"fractions": [frac[t] for t in cands]},
-                )
+                # with more clearly less complete objects than needed, a second set of
+                # distractors makes another question (views where one object stands out
+                # against three others are few: 10 of 120 on the quickstart scenes)
+                tries = 2 if len(pool) >= 4 else 1
+                for others in _distinct_triples(pool, tries, rng):
+                    cands = [gold, *others]
+                    yield Candidate(
+                        "Q11",
+                        [ctx.key(view)],
+                        [Ref(0, t) for t in cands],
+                        self.phrase(rng),
+                        [object_option(i) for i in range(4)],
+                        gold=0,
+                        meta={"fractions": [frac[t] for t in cands]},
+                    )
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         fr = [_completeness(q.views[0], r[0].track_id) for r in q.option_refs]
