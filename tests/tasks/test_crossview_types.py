@@ -167,12 +167,18 @@ def test_q10_size_change_follows_camera_distance(ctx: SceneContext) -> None:
     assert checked >= 3
 
 
+def on_border(mask: np.ndarray) -> bool:
+    return bool(np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]]).any())
+
+
 def test_q11_most_complete_in_one_view(ctx: SceneContext) -> None:
     for c in candidates(ctx, "Q11"):
         view = ctx.view(c.views[0])
         fr = [view.visible_fraction(c.refs[o.ref].track_id) for o in c.options]
         assert int(np.argmax(fr)) == c.gold
         assert sorted(fr)[-1] - sorted(fr)[-2] >= ctx.q.completeness_gap
+        # a gold cut by the image border could be less complete than it looks
+        assert not on_border(view.amodal_mask(gold_track(c)))
 
 
 def test_q12_most_complete_view(ctx: SceneContext) -> None:
@@ -181,6 +187,7 @@ def test_q12_most_complete_view(ctx: SceneContext) -> None:
         tid = c.refs[0].track_id
         fr = [ctx.view(c.views[o.view]).visible_fraction(tid) for o in c.options]
         assert int(np.argmax(fr)) == c.gold
+        assert not on_border(ctx.view(c.views[c.gold_option.view]).amodal_mask(tid))
         tracks.add(tid)
     assert 8 in tracks  # fully seen from the top, half hidden from fix_right and fix_center
 
@@ -244,3 +251,32 @@ def test_every_type_has_three_phrasings() -> None:
 def test_unknown_type_lists_valid_names() -> None:
     with pytest.raises(KeyError, match="Q17"):
         get_task("Q99")
+
+
+def test_an_object_cut_by_the_border_is_never_the_most_complete(
+    ctx: SceneContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Made the clear winner by its measured fraction, an object that reaches the image border
+    (part of it may be outside) is still not asked as the gold, in Q11 or Q12."""
+    from crossview.scene.model import View
+
+    cut = {
+        (v.view_id, v.camera.name, t)
+        for v in ctx.scene.views
+        for t in v.track_ids
+        if v.amodal_mask(t) is not None and on_border(v.amodal_mask(t))
+    }
+    assert cut  # the hand-built scene has objects at the border
+    real = View.visible_fraction
+
+    def rigged(self: View, tid: int) -> float | None:
+        if real(self, tid) is None:
+            return None
+        return 1.0 if (self.view_id, self.camera.name, tid) in cut else 0.5
+
+    monkeypatch.setattr(View, "visible_fraction", rigged)
+    for type_id in ("Q11", "Q12"):
+        for c in get_task(type_id).propose(ctx, np.random.default_rng(0)):
+            gold_view = ctx.view(c.views[0 if type_id == "Q11" else c.gold_option.view])
+            tid = gold_track(c) if type_id == "Q11" else c.refs[0].track_id
+            assert (gold_view.view_id, gold_view.camera.name, tid) not in cut, type_id

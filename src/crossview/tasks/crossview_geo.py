@@ -193,6 +193,14 @@ def _completeness(view: View, tid: int) -> float:
     return frac
 
 
+def _cut_off(view: View, tid: int) -> bool:
+    """Whether the object reaches the image border: part of it may lie outside the image,
+    which its amodal mask (drawn inside the image) does not count. Its true completeness is
+    then at most the measured one: it may be a distractor, never the most complete."""
+    m = view.amodal_mask(tid)
+    return m is not None and bool(m[0].any() or m[-1].any() or m[:, 0].any() or m[:, -1].any())
+
+
 def _distinct_triples(pool: list[int], n: int, rng: np.random.Generator) -> list[list[int]]:
     """Up to ``n`` different random 3-subsets of ``pool`` (each in random order)."""
     out: list[list[int]] = []
@@ -229,6 +237,9 @@ class Q11(TaskGenerator):
                 continue
             frac = {t: _completeness(view, t) for t in ids}
             for gold in shuffled(rng, ids):
+                if _cut_off(view, gold):
+                    self.drop(ctx, "gold_cut_off_by_the_image_border")
+                    continue
                 # distractors clearly less complete than the gold, so the answer is unique
                 pool = [t for t in ids if frac[t] <= frac[gold] - ctx.q.completeness_gap]
                 if len(pool) < 3:
@@ -279,6 +290,9 @@ class Q12(TaskGenerator):
                 continue
             frac = {v.view_id: _completeness(v, tid) for v in seen}
             for best in shuffled(rng, seen):
+                if _cut_off(best, tid):
+                    self.drop(ctx, "gold_cut_off_by_the_image_border")
+                    continue
                 worse = [
                     v
                     for v in seen
