@@ -172,11 +172,11 @@ def sim_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     py = [sys.executable, "-m", "crossview"]
     env_run = {"check": True, "capture_output": True}
     subprocess.run(
-        [*py, "sim", "--out", str(work / "store"), "--scenes", "8", "--seed", "1"], **env_run
+        [*py, "sim", "--out", str(work / "store"), "--scenes", "4", "--seed", "1"], **env_run
     )
     subprocess.run(
         [*py, "generate", "--scenes", str(work / "store"), "--out", str(work / "ds")]
-        + ["--tasks", ",".join(SIM_TYPES), "--per-task", "40"],
+        + ["--tasks", ",".join(SIM_TYPES), "--per-task", "10", "--open-ended-fraction", "0"],
         **env_run,
     )
     return work / "ds" / "questions.jsonl"
@@ -184,10 +184,13 @@ def sim_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.sim
 def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: Path) -> None:
-    """Measured on 8 scenes, 40 items per type (seed 1): see docs/classical.md.
+    """Measured on 4 scenes, 10 items per type (seed 1; 157 items): the numbers in the comments.
 
-    Overall accuracy counts a no-answer as wrong; "on answered" is the accuracy over the items
-    the solver answered. Thresholds sit a few points below the measured values.
+    The same checks at full size (8 scenes, 40 per type, per-type margins measured there) are
+    ``python benchmarks/bench_classical.py --check`` (docs/classical.md); here the benchmark
+    is small enough for the suite (about 55 s instead of 190 s), so per-type accuracy is held
+    only to chance, and to chance plus a margin where the measured gap is wide. Overall accuracy
+    counts a no-answer as wrong; "on answered" is the accuracy over the items answered.
     """
     from crossview.eval.backends import BackendSettings
     from crossview.eval.runner import EvalConfig, run_eval
@@ -205,47 +208,44 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
         answered = v["n"] - v["no_answer"]
         on_answered[t] = v["correct"] / answered if answered else 0.0
     rnd = {t: v["random_baseline"] for t, v in by.items()}
-    # overall accuracy (a no-answer counts as wrong) clearly above chance where geometry
-    # decides. Measured on this benchmark (sim-1.2, after the shortcut fixes of the audit),
-    # accuracy vs chance in %: point correspondence 51 vs 18, spatial verification 77 vs 23,
-    # judgement 51 vs 20, Q1 61 vs 23, Q3 58 vs 30, Q4 71 vs 24, Q5 78 vs 44, Q8 34 vs 20, Q9
-    # 50 vs 25, Q14 40 vs 22, Q17 55 vs 45, directional correspondence 46 vs 22, language
-    # localization 88 vs 41; thresholds sit below. Q6 (78% before the audit's fixes, when "No"
-    # meant "Image 2 is the wrist camera") has 7 balanced items here (57%, all answered right).
+    # overall: measured 53.5% against chance 31.2%
+    assert s["overall"]["accuracy"] >= s["random_baseline_macro"] + 0.15
+    # no type below chance (measured: every type 5 to 55 points above)
+    for t in by:
+        assert by[t]["accuracy"] >= rnd[t], (t, by[t]["accuracy"], rnd[t])
+    # where geometry decides, clearly above chance. Measured accuracy vs chance in %: Q1 60 vs
+    # 25, Q4 80 vs 25, Q5 80 vs 50, Q14 50 vs 25, spatial verification 80 vs 25, language
+    # localization 86 vs 50, Q6 70 vs 50, Q2 70 vs 50
     margins = {
-        "point_correspondence": 0.2,
-        "spatial_verification": 0.3,
-        "Correspondence-Judgement": 0.08,
-        "Q1": 0.2,
-        "Q3": 0.15,
+        "Q1": 0.25,
         "Q4": 0.4,
-        "Q5": 0.15,
-        "Q8": 0.08,
-        "Q9": 0.08,
-        "Q14": 0.12,
-        "Q17": 0.05,
-        "directional_correspondence": 0.1,
-        "language_conditioned_localization": 0.3,
+        "Q5": 0.2,
+        "Q14": 0.15,
+        "spatial_verification": 0.4,
+        "language_conditioned_localization": 0.25,
+        "Q6": 0.15,
+        "Q2": 0.15,
     }
     for t, m in margins.items():
         assert by[t]["accuracy"] >= rnd[t] + m, (t, by[t]["accuracy"], rnd[t])
-    # viewpoint localization from the recovered relative pose (assumed intrinsics): right on
-    # nearly every item it answers (96% of 25 answered on a 24-scene benchmark)
+    # on the items it answers, every correspondence type is far above chance (measured: point
+    # 75 vs 20, judgement 57 vs 25, Q1 86 vs 25, Q2 88 vs 50, Q3 67 vs 33)
+    for t in ("point_correspondence", "Correspondence-Judgement", "Q1", "Q2", "Q3"):
+        assert on_answered[t] >= rnd[t] + 0.15, (t, on_answered[t], rnd[t])
+    # and the table-plane and layout rules are nearly always right when they answer (measured
+    # 89-100%), Q14 too (100% of 5)
+    for t in ("Q4", "Q5", "Q6", "Q17", "language_conditioned_localization"):
+        assert on_answered[t] >= 0.85, (t, on_answered[t])
+    assert on_answered["Q14"] >= 0.7
+    # viewpoint localization from the recovered relative pose, when it answers enough items
     vp = by.get("viewpoint_localization", {"n": 0, "no_answer": 0})
     if vp["n"] - vp["no_answer"] >= 5:
         assert on_answered["viewpoint_localization"] >= rnd["viewpoint_localization"] + 0.2
-    # on the items it answers, every correspondence type is far above chance
-    for t in ("point_correspondence", "Correspondence-Judgement", "Q1", "Q2", "Q3"):
-        assert on_answered[t] >= rnd[t] + 0.15, (t, on_answered[t], rnd[t])
-    # and the table-plane and layout rules are nearly always right when they answer
-    for t in ("Q4", "Q5", "Q6", "Q17", "language_conditioned_localization"):
-        assert on_answered[t] >= 0.85, (t, on_answered[t])
-    assert on_answered["Q14"] >= 0.7  # measured 78% (two pushes apart now move two objects)
-    # grounding of colour-named objects (a point inside the gold mask; chance is ~1%)
-    assert by["Fine-grained Grounding"]["accuracy"] >= 0.15
+    # grounding of colour-named objects (a point inside the gold mask; chance is ~1%): 30%
+    assert by["Fine-grained Grounding"]["accuracy"] >= 0.2
     # nothing is guessed: every no-answer is an explicit refusal
     assert set(s["no_answer_reasons"]) <= {"no answer: refusal"}
-    # a decent share is answered
+    # a decent share is answered (Q2: 20% no answer)
     assert defaultdict(int, {t: by[t]["no_answer_rate"] for t in by})["Q2"] < 0.6
 
 
