@@ -24,11 +24,16 @@ def test_quickstart_runs_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "| 100.0 |" in oracle_row
     families = {p.name for p in (out / "runs").iterdir()}
     assert {"random", "oracle"} <= families
-    # a second run finds everything done and reuses it
-    mtime = (out / "dataset" / "questions.jsonl").stat().st_mtime_ns
+    # a second run finds everything done and reuses it: the proposal shards are not rewritten
+    # (the records are rebuilt from them, byte for byte)
+    before = (out / "dataset" / "questions.jsonl").read_bytes()
+    shards = {p.name: p.stat().st_mtime_ns for p in (out / "dataset" / "shards").iterdir()}
+    assert shards
     assert main(args) == 0
     assert (out / "runs" / "oracle" / "summary.json").is_file()
-    assert (out / "dataset" / "questions.jsonl").stat().st_mtime_ns >= mtime
+    assert (out / "dataset" / "questions.jsonl").read_bytes() == before
+    again = {p.name: p.stat().st_mtime_ns for p in (out / "dataset" / "shards").iterdir()}
+    assert again == shards
 
 
 def test_quickstart_refuses_a_foreign_folder(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 An :class:`EvalItem` holds everything the harness knows about a question, gold included. A
 backend never receives an item: it receives a :class:`Prompt` (text plus ordered images),
-built from the item by :func:`crossview.eval.prompts.build_prompts`.
+built from the item by :func:`crossview.eval.prompts.build_tasks`.
 """
 
 from __future__ import annotations

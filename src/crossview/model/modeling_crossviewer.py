@@ -12,9 +12,8 @@ Stages (paper, sec. 4), for each sample of V views:
    placeholder are replaced by its object's tokens, ``<SCENE>`` by the global scene token (mean
    of all aligned tokens) and ``<TARGET>`` by the target-object summary (mean of the first
    referenced object's tokens). Embeddings are edited by a forward pre-hook on the language
-   model, so the backbone computes its own multimodal RoPE positions from ``input_ids``
-   (../shared/notes-tiny-qwen3vl.md); the backbone's vision features are computed once and
-   handed to it.
+   model, so the backbone computes its own multimodal RoPE positions from ``input_ids``; the
+   backbone's vision features are computed once and handed to it.
 
 The backbone is any Qwen3-VL checkpoint loaded with transformers; it stays frozen except for
 optional LoRA adapters on the LLM (peft).

@@ -2,7 +2,7 @@
 
 Both are written to folders and read back through the same ``from_pretrained`` and dataset
 paths a real checkpoint and a real dataset take. Used by ``tests/model`` and the CPU demo.
-The tiny backbone follows ../shared/notes-tiny-qwen3vl.md: 2 text layers (hidden 64, 4 heads,
+The tiny backbone: 2 text layers (hidden 64, 4 heads,
 2 kv heads, head_dim 16, interleaved mrope [2, 3, 3]), a 2-block vision tower (patch 16,
 merge 2, out width 64); about 0.5 M parameters.
 """

@@ -172,7 +172,7 @@ class Candidate:
 
 @dataclass
 class QualityConfig:
-    """Thresholds of the quality rules (TASKS.md, "quality rules"). Defaults defined once here.
+    """Thresholds of the quality rules (docs/tasks.md). Defaults defined once here.
 
     Pixel thresholds are for the store's image size; ``min_visible_px`` is scaled by
     image area relative to 320x240 so that one setting serves every resolution.

@@ -1,4 +1,4 @@
-"""The CrossPoint family: point-level grounding and correspondence (TASKS.md, section C).
+"""The CrossPoint family: point-level grounding and correspondence (docs/tasks.md, section C).
 
 Type ids are the published CrossPoint-Bench names. Coordinate answers (grounding, pointing)
 are scored inside a gold mask: the object's visible mask (``object`` level) or a part of it

@@ -1,4 +1,4 @@
-"""CrossView family, correspondence and visibility types: Q1-Q8 (TASKS.md, section A).
+"""CrossView family, correspondence and visibility types: Q1-Q8 (docs/tasks.md, section A).
 
 Each type proposes candidates from ground truth (track ids, visible and amodal masks) and
 solves a grounded question from ground truth again, for the oracle.

@@ -1,4 +1,4 @@
-"""CrossView family, geometric and physical types: Q9-Q17 (TASKS.md, section A).
+"""CrossView family, geometric and physical types: Q9-Q17 (docs/tasks.md, section A).
 
 Answers come from 3D centres (poses), projected areas (amodal when known), visible fractions,
 camera-frame depth, projected centres and contacts; each type drops candidates whose answer

@@ -1,4 +1,4 @@
-"""The XVR family: point-, arrow- and camera-level cross-view questions (TASKS.md, section B).
+"""The XVR family: point-, arrow- and camera-level cross-view questions (docs/tasks.md, section B).
 
 Markers (coloured dots and arrows) are drawn into the images (the ``marker`` protocol); answers
 are colours or image numbers. The oracle re-derives each answer from the drawn markers and the

@@ -4,13 +4,11 @@ The backend reads the prompt (question text, options, ordered images, and masks 
 ``region`` protocol) and hands it to :mod:`crossview.classical`, which answers from local
 features, RANSAC geometry and the drawn markers, never from scene ground truth. Where it cannot
 decide it says so ("I cannot determine the answer."), which the harness's extractor scores as
-no answer (reason ``refusal``); the solver's reason goes to ``Response.backend_note`` when the
-harness has that field, else into the text with every option-like word removed.
+no answer (reason ``refusal``); the solver's reason goes to ``Response.backend_note``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +16,6 @@ from crossview.classical import REFUSAL, answer
 from crossview.eval.backends import register
 from crossview.eval.backends.base import Backend, ResultCallback
 from crossview.eval.items import Prompt, Response
-
-_HAS_NOTE = any(f.name == "backend_note" for f in dataclasses.fields(Response))
 
 
 @register("classical")
@@ -54,6 +50,6 @@ class ClassicalCVBackend(Backend):
 def respond(prompt: Prompt, coord_format: str) -> Response:
     """The classical solver's response to one prompt (module level: runs in worker processes)."""
     text, reason = answer(prompt, coord_format)
-    if reason is not None and _HAS_NOTE:
-        return Response(text=f"{REFUSAL}.", backend_note=reason)  # type: ignore[call-arg]
+    if reason is not None:
+        return Response(text=f"{REFUSAL}.", backend_note=reason)
     return Response(text=text)
