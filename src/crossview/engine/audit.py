@@ -29,8 +29,8 @@ from scipy.optimize import minimize
 from scipy.stats import norm
 
 from crossview.engine.audit_probes import PROBES, ItemReader
-from crossview.engine.build import LETTERS
 from crossview.errors import BadInputError
+from crossview.eval.items import LETTERS
 from crossview.eval.scoring import point_in_mask, wilson_interval
 from crossview.geometry import rle_decode
 from crossview.scene.store import iter_jsonl

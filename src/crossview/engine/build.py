@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from crossview.eval.items import LETTERS
 from crossview.geometry import mask_bbox, rle_encode
 from crossview.render.overlay import draw_overlays
 from crossview.render.palette import PALETTE, color_rgb, contrasting_colors
@@ -24,7 +25,6 @@ from crossview.scene.store import save_image
 from crossview.tasks.base import Candidate, SceneContext, TaskInfo, ViewKey, alternatives
 
 TOKEN = re.compile(r"\{([RC])(\d+)\}|\{CANDIDATES\}")
-LETTERS = "ABCDEFGH"
 REGION = "<region>"
 SENTENCE_START = re.compile(r"(^|[.?!]\s+)([a-z])")
 

@@ -17,13 +17,12 @@ from typing import Any
 import numpy as np
 
 from crossview.errors import BadInputError
+from crossview.eval.items import LETTERS
 from crossview.geometry import rle_decode
 from crossview.render.markers import Mark
 from crossview.scene.model import Scene, View
 from crossview.scene.store import iter_jsonl, read_scene
 from crossview.tasks.base import Grounded, QualityConfig, Ref, SceneContext, get_task
-
-LETTERS = "ABCDEFGH"
 
 
 @dataclass

@@ -17,11 +17,10 @@ import numpy as np
 import torch
 
 from crossview.errors import BadInputError
+from crossview.eval.items import LETTERS
 from crossview.eval.prompts import CHOICE_INSTRUCTION, FREE_INSTRUCTION
 
 __all__ = ["CrossViewerProcessor", "Example"]
-
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @dataclass
