@@ -61,3 +61,39 @@ def test_prompt_snapshots(tmp_path: Path) -> None:
     for t in sorted(expected):
         assert snap.get(t) == expected[t], f"prompt of {t} changed"
     assert set(snap) == set(expected)
+
+
+MARKER_SNAPSHOT = Path(__file__).parent / "snapshots" / "marker_prompts.json"
+
+
+def test_marker_prompt_snapshots(tmp_path: Path) -> None:
+    """The XVR and CrossPoint types as the marker protocol shows them (dots, arrows drawn).
+
+    10 of the 12 marker types: the toy rigs offer no temporal verification (its fixed cameras
+    never pass the similarity filter) nor viewpoint localization (no camera sees another)."""
+    from tests.engine.toys import toy_store
+
+    store = toy_store(tmp_path / "store", 2, seed=3)
+    snap = {}
+    for family in ("xvr", "crosspoint"):
+        cfg = GenerateConfig(family=family, per_task=1, open_ended_fraction=0)
+        generate(store, tmp_path / family, cfg)
+        for line in (tmp_path / family / "questions.jsonl").read_text().splitlines():
+            r = json.loads(line)
+            mk = r["protocols"]["marker"]
+            snap[r["question_type"]] = {
+                "question": mk["question"],
+                "options": mk["options"],
+                "answer": mk["answer"],
+                "marks": mk["marks"],
+                "images": [_pixels_hash(tmp_path / family / p) for p in mk["images"]],
+            }
+    assert len(snap) >= 10, sorted(snap)
+    if os.environ.get("UPDATE_SNAPSHOTS") or not MARKER_SNAPSHOT.exists():
+        MARKER_SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
+        if not os.environ.get("UPDATE_SNAPSHOTS"):
+            raise AssertionError(f"snapshot file was missing; wrote {MARKER_SNAPSHOT}, commit it")
+    expected = json.loads(MARKER_SNAPSHOT.read_text())
+    for t in sorted(expected):
+        assert snap.get(t) == expected[t], f"marker prompt of {t} changed"
+    assert set(snap) == set(expected)
