@@ -69,8 +69,9 @@ MARKER_SNAPSHOT = Path(__file__).parent / "snapshots" / "marker_prompts.json"
 def test_marker_prompt_snapshots(tmp_path: Path) -> None:
     """The XVR and CrossPoint types as the marker protocol shows them (dots, arrows drawn).
 
-    10 of the 12 marker types: the toy rigs offer no temporal verification (its fixed cameras
-    never pass the similarity filter) nor viewpoint localization (no camera sees another)."""
+    10 of the 12 marker types: on the toy rigs every temporal verification candidate is dropped
+    as ``ssim_too_similar`` and every viewpoint localization one as
+    ``fewer_than_3_distinct_cameras_in_view``."""
     from tests.engine.toys import toy_store
 
     store = toy_store(tmp_path / "store", 2, seed=3)
