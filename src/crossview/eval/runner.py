@@ -303,7 +303,9 @@ def run_eval(
         )
     if cfg.resume and info_path.is_file():
         old = json.loads(info_path.read_text(encoding="utf-8"))
-        diff = [k for k in _IDENTITY if old.get("identity", {}).get(k) != identity[k]]
+        # runs made before a setting existed had its default (consistency: off)
+        was = {"consistency": False, **old.get("identity", {})}
+        diff = [k for k in _IDENTITY if was.get(k) != identity[k]]
         if diff:
             raise BadInputError(
                 f"cannot resume: the run was made with other settings ({', '.join(diff)})",
