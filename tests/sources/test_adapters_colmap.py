@@ -20,7 +20,7 @@ from crossview.sources.adapters.colmap_io import (
     read_model,
     rotmat_to_qvec,
 )
-from tests.sources.test_adapters_world import (
+from tests.sources.adapter_world import (
     BALLS,
     assert_valid,
     generate_and_verify,

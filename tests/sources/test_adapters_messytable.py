@@ -13,7 +13,7 @@ from scipy.spatial.transform import Rotation
 from crossview.errors import BadInputError
 from crossview.scene.store import read_scene
 from crossview.sources.adapters import import_dataset
-from tests.sources.test_adapters_world import (
+from tests.sources.adapter_world import (
     BALLS,
     assert_valid,
     box_of,

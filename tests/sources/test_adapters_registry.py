@@ -20,7 +20,7 @@ from crossview.sources.adapters import (
     register_adapter,
 )
 from crossview.sources.adapters.commands import import_cmd
-from tests.sources.test_adapters_world import assert_valid, toy_world
+from tests.sources.adapter_world import assert_valid, toy_world
 
 
 def test_builtin_adapters_are_registered_with_a_layout_docstring() -> None:

@@ -13,7 +13,7 @@ from crossview.errors import BadInputError
 from crossview.scene.store import read_scene
 from crossview.sources.adapters import import_dataset
 from crossview.sources.toy import ToyCamera
-from tests.sources.test_adapters_world import BALLS, assert_valid, generate_and_verify, toy_world
+from tests.sources.adapter_world import BALLS, assert_valid, generate_and_verify, toy_world
 
 FRAMES = 6
 

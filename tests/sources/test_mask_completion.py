@@ -16,7 +16,7 @@ from crossview.sources.masks import (
     load_sam2_predictor,
     resolve_overlaps,
 )
-from tests.sources.test_adapters_world import box_of, toy_world
+from tests.sources.adapter_world import box_of, toy_world
 
 
 @pytest.fixture(scope="module")
