@@ -4,8 +4,6 @@ generated benchmark passes it (with the fixes each finding of the audit issue ne
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from crossview.engine.config import GenerateConfig
 from crossview.engine.pipeline import balanced_by_meaning, generate, near_key, spread_out
 from crossview.render.palette import delta_e2000
 from crossview.tasks.base import Candidate, Option, Ref, ViewKey
+from tests.cli_runs import sim_and_generate
 from tests.engine.toys import RIG_OVERVIEW, toy_store
 
 LETTERS = "ABCDE"
@@ -193,15 +192,11 @@ def test_ciede2000_reference_pairs() -> None:
 @pytest.fixture(scope="module")
 def sim_ds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("mujoco")
-    work = tmp_path_factory.mktemp("audit_sim")
-    py = [sys.executable, "-m", "crossview"]
-    run = {"check": True, "capture_output": True}
-    subprocess.run([*py, "sim", "--out", str(work / "store"), "--scenes", "8", "--seed", "0"]
-                   + ["--cameras", "5", "--workers", "2"], **run)  # fmt: skip
-    subprocess.run([*py, "generate", "--scenes", str(work / "store"), "--out", str(work / "ds")]
-                   + ["--family", "all", "--per-task", "30", "--open-ended-fraction", "0"]
-                   + ["--workers", "2"], **run)  # fmt: skip
-    return work / "ds"
+    return sim_and_generate(
+        tmp_path_factory.mktemp("audit_sim"),
+        ["--scenes", "8", "--seed", "0", "--cameras", "5", "--workers", "2"],
+        ["--family", "all", "--per-task", "30", "--open-ended-fraction", "0", "--workers", "2"],
+    )
 
 
 @pytest.mark.sim

@@ -53,13 +53,19 @@ def test_prompt_snapshots(tmp_path: Path) -> None:
             },
         }
     assert len(snap) == 17, sorted(snap)
-    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
-        SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
+    _check_snapshot(snap, SNAPSHOT, "prompt")
+
+
+def _check_snapshot(snap: dict, path: Path, what: str) -> None:
+    """Compare ``snap`` with the snapshot file (written with ``UPDATE_SNAPSHOTS=1``, or when
+    missing, which fails so that it gets committed)."""
+    if os.environ.get("UPDATE_SNAPSHOTS") or not path.exists():
+        path.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
         if not os.environ.get("UPDATE_SNAPSHOTS"):
-            raise AssertionError(f"snapshot file was missing; wrote {SNAPSHOT}, commit it")
-    expected = json.loads(SNAPSHOT.read_text())
+            raise AssertionError(f"snapshot file was missing; wrote {path}, commit it")
+    expected = json.loads(path.read_text())
     for t in sorted(expected):
-        assert snap.get(t) == expected[t], f"prompt of {t} changed"
+        assert snap.get(t) == expected[t], f"{what} of {t} changed"
     assert set(snap) == set(expected)
 
 
@@ -90,11 +96,4 @@ def test_marker_prompt_snapshots(tmp_path: Path) -> None:
                 "images": [_pixels_hash(tmp_path / family / p) for p in mk["images"]],
             }
     assert len(snap) >= 10, sorted(snap)
-    if os.environ.get("UPDATE_SNAPSHOTS") or not MARKER_SNAPSHOT.exists():
-        MARKER_SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
-        if not os.environ.get("UPDATE_SNAPSHOTS"):
-            raise AssertionError(f"snapshot file was missing; wrote {MARKER_SNAPSHOT}, commit it")
-    expected = json.loads(MARKER_SNAPSHOT.read_text())
-    for t in sorted(expected):
-        assert snap.get(t) == expected[t], f"marker prompt of {t} changed"
-    assert set(snap) == set(expected)
+    _check_snapshot(snap, MARKER_SNAPSHOT, "marker prompt")

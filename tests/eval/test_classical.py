@@ -3,8 +3,6 @@ simulator scenes with known geometry."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from crossview.classical.solver import solve
 from crossview.eval.items import ImageSource, Prompt
 from crossview.render.markers import Mark, draw_marks
 from crossview.render.overlay import draw_overlays
+from tests.cli_runs import sim_and_generate
 
 W, H = 320, 240
 
@@ -168,18 +167,12 @@ SIM_TYPES = (
 @pytest.fixture(scope="module")
 def sim_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("mujoco")
-    work = tmp_path_factory.mktemp("classical_sim")
-    py = [sys.executable, "-m", "crossview"]
-    env_run = {"check": True, "capture_output": True}
-    subprocess.run(
-        [*py, "sim", "--out", str(work / "store"), "--scenes", "4", "--seed", "1"], **env_run
+    ds = sim_and_generate(
+        tmp_path_factory.mktemp("classical_sim"),
+        ["--scenes", "4", "--seed", "1"],
+        ["--tasks", ",".join(SIM_TYPES), "--per-task", "10", "--open-ended-fraction", "0"],
     )
-    subprocess.run(
-        [*py, "generate", "--scenes", str(work / "store"), "--out", str(work / "ds")]
-        + ["--tasks", ",".join(SIM_TYPES), "--per-task", "10", "--open-ended-fraction", "0"],
-        **env_run,
-    )
-    return work / "ds" / "questions.jsonl"
+    return ds / "questions.jsonl"
 
 
 @pytest.mark.sim

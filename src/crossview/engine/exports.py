@@ -650,6 +650,8 @@ def export_vlmevalkit(
     import base64
     import csv
 
+    from crossview.eval.loaders import split_options
+
     placer = ImagePlacer(dataset, out, report)  # resolves and checks paths; writes no files
     rows: list[dict[str, str]] = []
     width = 0
@@ -676,16 +678,8 @@ def export_vlmevalkit(
             "l2-category": rec.get("family", ""),
             "split": str(rec.get("split", "")),
         }
-        for k, opt in enumerate(view.options):
-            letter, _, text = opt.partition(". ")
-            if letter != LETTERS[k]:
-                raise BadInputError(
-                    f"option {k} must read '{LETTERS[k]}. text', got {opt!r}",
-                    file=dataset / "questions.jsonl",
-                    record=view.id,
-                    field="options",
-                )
-            row[letter] = text
+        texts = split_options(view.options, dataset / "questions.jsonl", view.id, "options")
+        row.update(zip(LETTERS, texts, strict=False))
         width = max(width, len(view.options))
         rows.append(row)
         report.add(rec["question_type"])

@@ -406,11 +406,9 @@ def overlay_regions(item: EvalItem, file: Path) -> EvalItem:
             record=item.id,
             field="region_refs",
         )
-    keys: list[tuple[int, int]] = []
-    for r in item.regions:
-        if (r["view"], r["object"]) not in keys:
-            keys.append((r["view"], r["object"]))
     rle_of = {(r["view"], r["object"]): r["mask_rle"] for r in item.regions}
+    keys = list(rle_of)  # distinct (view, object), in order of first reference
+    shown: dict[int, np.ndarray] = {}  # each image decoded once
     under: list[list[np.ndarray]] = []
     for v, o in keys:
         rle = rle_of[(v, o)]
@@ -421,7 +419,9 @@ def overlay_regions(item: EvalItem, file: Path) -> EvalItem:
             raise BadInputError(
                 f"mask cannot be decoded ({exc})", file=file, record=item.id, field=field
             ) from None
-        img = np.asarray(item.images[v].open())
+        if v not in shown:
+            shown[v] = np.asarray(item.images[v].open())
+        img = shown[v]
         if m.shape != img.shape[:2]:
             raise BadInputError(
                 f"mask size {m.shape[1]}x{m.shape[0]} differs from image "

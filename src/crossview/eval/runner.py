@@ -24,10 +24,8 @@ import numpy as np
 from crossview import __version__
 from crossview.errors import BadInputError
 from crossview.eval.backends import Backend, BackendSettings, create_backend, parse_model
-from crossview.eval.extract import (
-    COORD_FORMATS,
-    Extraction,
-)
+from crossview.eval.extract import COORD_FORMATS
+from crossview.eval.harness import extract_answer
 from crossview.eval.items import LETTERS, EvalItem, Prompt, Response
 from crossview.eval.loaders import load_benchmark
 from crossview.eval.prompts import Task, build_tasks, variant_kind
@@ -86,13 +84,6 @@ class EvalConfig:
     backend: BackendSettings = field(default_factory=BackendSettings)
 
 
-def extract_for(item: EvalItem, task: Task, text: str | None, coord_format: str) -> Extraction:
-    """Run the extractor of the item's answer kind on a response to ``task``."""
-    from crossview.eval.harness import extract_answer
-
-    return extract_answer(item, task.options, text, coord_format)
-
-
 def make_record(
     item: EvalItem, task: Task, response: Response, coord_format: str
 ) -> dict[str, Any]:
@@ -109,7 +100,7 @@ def make_record(
             status="failed", error=response.error or "no response", attempts=response.attempts
         )
         return rec
-    ext = extract_for(item, task, response.text, coord_format)
+    ext = extract_answer(item, task.options, response.text, coord_format)
     correct, note = score(item, task.answer, ext)
     value = list(ext.value) if isinstance(ext.value, tuple) else ext.value
     rec.update(
@@ -201,24 +192,18 @@ def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
     if ia.get("bench") and ib.get("bench") and ia["bench"] != ib["bench"]:
         raise BadInputError(f"runs are on different benchmarks: {ia['bench']} and {ib['bench']}")
     clusters = {i: str(ra[i].get("cluster") or rb[i].get("cluster") or f"item:{i}") for i in shared}
+
+    def paired(ids: list[str]) -> dict[str, Any]:
+        a = {i: bool(ra[i]["correct"]) for i in ids}
+        return paired_comparison(a, {i: bool(rb[i]["correct"]) for i in ids}, clusters)
+
+    types = sorted({str(ra[i].get("type", "")) for i in shared} - {""})
     out: dict[str, Any] = {
         "a": {"run": str(da), "model": ia.get("model")},
         "b": {"run": str(db), "model": ib.get("model")},
-        "overall": paired_comparison(
-            {i: bool(ra[i]["correct"]) for i in shared},
-            {i: bool(rb[i]["correct"]) for i in shared},
-            clusters,
-        ),
-        "by_type": {},
+        "overall": paired(shared),
+        "by_type": {t: paired([i for i in shared if ra[i].get("type") == t]) for t in types},
     }
-    types = sorted({str(ra[i].get("type", "")) for i in shared} - {""})
-    for t in types:
-        ids = [i for i in shared if ra[i].get("type") == t]
-        out["by_type"][t] = paired_comparison(
-            {i: bool(ra[i]["correct"]) for i in ids},
-            {i: bool(rb[i]["correct"]) for i in ids},
-            clusters,
-        )
     if not any("cluster" in ra[i] for i in shared):
         out["note"] = "prediction lines carry no cluster: items treated as independent"
     return out

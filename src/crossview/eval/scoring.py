@@ -25,7 +25,7 @@ import numpy as np
 
 from crossview.eval.extract import Extraction, normalize_free
 from crossview.eval.items import EvalItem, GoldMask
-from crossview.eval.prompts import IMAGE_ORDER
+from crossview.eval.prompts import IMAGE_ORDER, variant_kind
 
 Z95 = 1.959963984540054
 
@@ -133,9 +133,9 @@ def paired_comparison(
     Returns:
         ``n`` shared items, ``clusters``, ``accuracy_a``, ``accuracy_b``, ``difference``
         (A - B), ``ci95`` of the difference (:func:`clustered_interval` of the paired
-        differences), ``a_only``
-        and ``b_only`` (items only one run got right) and ``verdict``: ``A better``,
-        ``B better`` (the interval excludes 0) or ``no clear difference``.
+        differences), ``a_only`` and ``b_only`` (items only one run got right) and
+        ``verdict``: ``A better``, ``B better`` (the interval excludes 0) or ``no clear
+        difference``.
     """
     ids = sorted(set(a) & set(b))
     diff = [float(a[i]) - float(b[i]) for i in ids]
@@ -380,10 +380,9 @@ def consistency_tables(
     per variant kind (plain, rotation, image order, paraphrase), so a drop can be traced.
     Overall and per type; items without variants are counted in ``single``.
     """
-    from crossview.eval.prompts import variant_kind
-
     per_type: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     kinds: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    all_kinds: dict[str, list[bool]] = defaultdict(list)
     single = 0
     for it in items:
         keys = list(variants.get(it.id, [0]))
@@ -401,7 +400,7 @@ def consistency_tables(
         per_type[it.type].append((all(right), stable))
         for k, ok in zip(keys, right, strict=True):
             kinds[it.type][variant_kind(k)].append(ok)
-            kinds["_overall"][variant_kind(k)].append(ok)
+            all_kinds[variant_kind(k)].append(ok)
 
     def table(rows: list[tuple[bool, bool]], by_kind: dict[str, list[bool]]) -> dict[str, Any]:
         n = len(rows)
@@ -416,7 +415,7 @@ def consistency_tables(
 
     everything = [row for rows in per_type.values() for row in rows]
     return {
-        "overall": table(everything, kinds["_overall"]),
+        "overall": table(everything, all_kinds),
         "by_type": {t: table(rows, kinds[t]) for t, rows in sorted(per_type.items())},
         "single": single,
     }
