@@ -13,7 +13,13 @@ import pytest
 from crossview.cli import main
 from crossview.engine.audit import _credit, audit_dataset, learned_credits
 from crossview.engine.config import GenerateConfig
-from crossview.engine.pipeline import balanced_by_meaning, generate, near_key, spread_out
+from crossview.engine.pipeline import (
+    balance_keys,
+    balanced_by_meaning,
+    generate,
+    near_key,
+    spread_out,
+)
 from crossview.render.palette import delta_e2000
 from crossview.tasks.base import Candidate, Option, Ref, ViewKey
 from tests.cli_runs import sim_and_generate
@@ -149,6 +155,47 @@ def test_balancing_by_meaning_drops_a_camera_prior() -> None:
     fair = [("s", _image_item(g, ["a", "b", "c"])) for g in "abc" * 5]
     assert balanced_by_meaning(fair) == fair
     assert len(balanced_by_meaning(fair, quota=6)) == 6
+
+
+def _within_slack(items: list[tuple[str, Candidate]], slack: float = 1.0) -> bool:
+    gold: Counter = Counter()
+    fair: Counter = Counter()
+    for _, c in items:
+        keys = balance_keys(c)
+        gold.update(keys[c.gold])
+        for ks in keys:
+            fair.update({k: 1 / len(keys) for k in ks})
+    return all(gold[k] - fair[k] <= slack + 1e-9 for k in gold)
+
+
+def test_a_quota_is_filled_with_a_balanced_set_when_one_exists() -> None:
+    # "top" is gold far more often than it is offered; a balanced subset of 12 exists (each
+    # camera gold as often as it is offered / 3), and candidates that do not fit early (the
+    # pool starts with the top-gold items) must be tried again once others raised the shares
+    pool = [("s", _image_item("top", ["top", "a", "b"])) for _ in range(20)]
+    pool += [("s", _image_item(g, [g, "top", "c"])) for g in "abc" * 4]
+    got = balanced_by_meaning(pool, quota=12)
+    assert len(got) == 12
+    for n in range(1, len(got) + 1):  # every prefix balanced, so the whole is
+        assert _within_slack(got[:n])
+    tops = sum(c.views[c.gold_option.view].camera == "top" for _, c in got)
+    assert 1 <= tops <= 5
+
+
+def test_a_phrasing_does_not_predict_the_label() -> None:
+    # "yes" always asked in one wording, "no" in the other: the text would give the answer
+    v = [ViewKey("s", "a", 0), ViewKey("s", "b", 0)]
+
+    def item(q: str, gold: int) -> Candidate:
+        opts = [Option("Yes", label="yes"), Option("No", label="no")]
+        return Candidate("T", v, [], q, opts, gold=gold, permutable=False)
+
+    pool = [("s", item("Is it there?", 0)) for _ in range(10)]
+    pool += [("s", item("Can you see it?", 1)) for _ in range(10)]
+    kept = balanced_by_meaning(pool)
+    by = Counter((c.question, c.gold) for _, c in kept)
+    assert by[("Is it there?", 0)] <= by["Is it there?", 1] + 2
+    assert by[("Can you see it?", 1)] <= by["Can you see it?", 0] + 2
 
 
 def test_near_duplicates_share_a_key() -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from crossview.errors import BadInputError
 from crossview.scene import Scene, list_scenes, read_scene, write_scene
+from crossview.scene.model import Camera, View
+from crossview.scene.store import _masks_to_json
 
 
 def _assert_same_scene(a: Scene, b: Scene) -> None:
@@ -86,6 +88,36 @@ def test_view_helpers(scene: Scene) -> None:
         scene.view("nope", 0)
     assert scene.camera_names == ["fix_left", "wrist"]
     assert scene.instances[1].describe() == "small red cube"
+
+
+def test_pixels_beyond_the_border_count_in_the_visible_fraction(tmp_path: Path) -> None:
+    from crossview.scene.model import masks_from_arrays
+    from crossview.scene.store import masks_from_json
+
+    h, w = 30, 40
+    vis, amo = np.zeros((h, w), bool), np.zeros((h, w), bool)
+    amo[10:20, 0:10] = True  # touches the left border
+    vis[10:20, 0:5] = True
+    inside = np.zeros((h, w), bool)
+    inside[5:8, 10:20] = True
+    cam = Camera("c", w, h, np.array([[30.0, 0, 19.5], [0, 30.0, 14.5], [0, 0, 1]]), np.eye(4))
+
+    unknown = View(cam, masks=masks_from_arrays({1: vis, 2: inside}, {1: amo, 2: inside}))
+    assert unknown.visible_fraction(1) == 0.5 and not unknown.fraction_exact(1)
+    assert unknown.fraction_exact(2)  # inside the image: exact without a measurement
+
+    masks = masks_from_arrays({1: vis, 2: inside}, {1: amo, 2: inside}, {1: 100, 2: 0})
+    measured = View(cam, masks=masks)
+    assert measured.beyond_area(1) == 100
+    assert measured.visible_fraction(1) == 50 / 200 and measured.fraction_exact(1)
+    # the store keeps the counts
+    back = masks_from_json(json.loads(json.dumps(_masks_to_json(masks, h, w))), "m.json")
+    assert back.beyond == {1: 100, 2: 0}
+    bad = _masks_to_json(masks, h, w)
+    bad["objects"][0]["beyond"] = 1.5
+    with pytest.raises(BadInputError, match="beyond") as err:
+        masks_from_json(bad, "m.json")
+    assert err.value.field == "beyond" and err.value.record == "objects[0]"
 
 
 def test_list_scenes_sorted_and_skips_hidden(store: Path) -> None:

@@ -79,6 +79,11 @@ def _empty_mask(m: dict) -> None:
     m["objects"][0]["visible"] = rle_encode(np.zeros((30, 40), bool))
 
 
+def _negative_beyond(m: dict) -> None:
+    m["has_beyond"] = True
+    m["objects"][0]["beyond"] = -3
+
+
 def _mask_size(m: dict) -> None:
     from crossview.geometry import rle_encode
 
@@ -163,6 +168,13 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str, str, str, str]] = {
         "masks/wrist_t001.json",
         "view wrist_t001 track 1",
         "visible",
+    ),
+    "negative beyond": (
+        lambda s: _edit_masks(s, "wrist_t001", _negative_beyond),
+        "mask_beyond",
+        "masks/wrist_t001.json",
+        "view wrist_t001 track 1",
+        "beyond",
     ),
     "duplicate track": (
         lambda s: _edit_masks(s, "wrist_t000", _duplicate_track),

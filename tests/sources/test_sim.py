@@ -214,6 +214,69 @@ def test_visible_masks_lie_inside_amodal_masks(run):
     assert occluded >= 1  # some objects are hidden behind others from some cameras
 
 
+def test_silhouettes_beyond_the_image_border_are_measured(run):
+    """Objects cut by the border have their pixels outside the image counted, and the pass that
+    counts them extends the image's own pixel grid: rendered again from a model rebuilt at the
+    stored poses, its crop to the image is the stored amodal mask, pixel for pixel."""
+    from crossview.sources.sim.render import SceneRenderer
+
+    _, _, scenes = run
+    cut = measured = 0
+    rerendered = []
+    for s, v in _views(scenes):
+        assert v.masks.beyond is not None
+        for tid in v.masks.amodal:
+            m = v.amodal_mask(tid)
+            if not m.any():
+                continue
+            touches = bool(m[0].any() or m[-1].any() or m[:, 0].any() or m[:, -1].any())
+            b = v.beyond_area(tid)
+            if not touches:
+                assert b == 0, (s.scene_id, v.view_id, tid)
+                continue
+            cut += 1
+            if b is not None:
+                measured += 1
+                if b > 0 and v.camera.role != "wrist":
+                    rerendered.append((s, v, tid))
+    assert cut >= 3 and measured >= cut - 1, (cut, measured)
+    assert rerendered, "no fixed-camera view with an object cut by the border"
+    s, v, tid = rerendered[0]
+    m, d, _ = _model_at(s, v.timestep)
+    with SceneRenderer(m, CONFIG.width, CONFIG.height) as r:
+        pad = r.max_pad
+        cam = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, v.camera.name)
+        geom = m.geom(f"obj{tid}").id
+        ids = r.segmentation_padded(d, cam, np.array([geom]), pad)
+    full = ids == geom
+    assert full.shape == (CONFIG.height + 2 * pad, CONFIG.width + 2 * pad)
+    crop = full[pad : pad + CONFIG.height, pad : pad + CONFIG.width]
+    np.testing.assert_array_equal(crop, v.amodal_mask(tid))
+    assert int(full.sum()) - int(crop.sum()) == v.beyond_area(tid)
+    assert v.visible_fraction(tid) == pytest.approx(
+        v.visible_area(tid) / (v.amodal_area(tid) + v.beyond_area(tid))
+    )
+
+
+def _model_at(scene, timestep: int):
+    """A model rebuilt from the scene's provenance with the objects at their stored poses."""
+    from crossview.sources.sim.episode import world_for
+
+    prov = scene.provenance
+    world, _ = world_for(SimConfig.from_dict(prov["config"]), prov["seed"], prov["scene_index"])
+    m = mujoco.MjModel.from_xml_string(world.mjcf)
+    d = mujoco.MjData(m)
+    for tid, inst in scene.instances.items():
+        body = m.body(world.body_names[tid])
+        adr = m.jnt_qposadr[m.body_jntadr[body.id]]
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, inst.poses[timestep, :3, :3].flatten())
+        d.qpos[adr : adr + 3] = inst.poses[timestep, :3, 3]
+        d.qpos[adr + 3 : adr + 7] = quat
+    mujoco.mj_forward(m, d)
+    return m, d, world
+
+
 def _geom_distances(scene, timestep: int) -> dict[tuple[int, int], float]:
     """Surface distances between object pairs at the stored poses, from a rebuilt model."""
     from crossview.sources.sim.episode import world_for

@@ -247,6 +247,8 @@ def balance_keys(cand: Candidate) -> list[set[str]]:
         elif o.label is not None:
             keys.add(f"label:{o.label}")
             keys |= {f"{o.label}|image{i + 1}:{v.camera}" for i, v in enumerate(cand.views)}
+            # the label with the question's wording: a phrasing must not predict the answer
+            keys.add(f"{o.label}|phrasing:{cand.question}")
         out.append(keys)
     # the rank of each option from the top of each image it is shown in: which candidate is
     # highest or lowest must not tell the answer (the nearest object is the least hidden, and
@@ -308,11 +310,40 @@ def balanced_by_meaning(
     kept = eliminate(pool)
     if quota is None or len(kept) <= quota:
         return kept
+    return _fill_balanced(pool, keys, quota, slack)
+
+
+def _fill_balanced(
+    pool: list[tuple[str, Candidate]], keys: dict[int, list[set[str]]], quota: int, slack: float
+) -> list[tuple[str, Candidate]]:
+    """Up to ``quota`` candidates added in pool order while every key stays within ``slack``
+    of its fair share; a candidate that does not fit yet is tried again after the others
+    (adding items raises the fair shares of what they offer), until the quota is met or a
+    pass adds nothing. Every prefix of the result is balanced, so the result is."""
+    gold: Counter = Counter()
+    fair: Counter = Counter()
     chosen: list[tuple[str, Candidate]] = []
-    rest = kept
-    while len(chosen) < quota and rest:
-        need = quota - len(chosen)
-        chosen, rest = eliminate(chosen + rest[:need]), rest[need:]
+    pending = list(pool)
+    while pending and len(chosen) < quota:
+        waiting = []
+        for item in pending:
+            c = item[1]
+            if len(chosen) >= quota:
+                break
+            if not c.options:
+                chosen.append(item)
+                continue
+            share = _expected_share(c, keys[id(c)])
+            g = keys[id(c)][c.gold]
+            if all(gold[k] + 1 - fair[k] - share[k] <= slack + 1e-9 for k in g):
+                gold.update(g)
+                fair.update(share)
+                chosen.append(item)
+            else:
+                waiting.append(item)
+        if len(waiting) == len(pending):
+            break
+        pending = waiting
     return chosen
 
 

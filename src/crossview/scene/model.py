@@ -138,11 +138,17 @@ class ViewMasks:
         visible: track id -> RLE of the visible (modal) pixels. Only objects with at least one
             visible pixel are listed.
         amodal: track id -> RLE of the full silhouette as if nothing occluded it, or None when
-            the source has no amodal masks. May list objects that are fully hidden.
+            the source has no amodal masks. May list objects that are fully hidden. The RLE
+            covers the image only: a silhouette cut by the image border is cut here too.
+        beyond: track id -> amodal pixels outside the image (on the image's pixel grid
+            extended past its border; 0 for an object inside the image), or None when the
+            source did not measure it. An amodal object missing from it has an unknown share
+            outside the image.
     """
 
     visible: dict[int, Rle] = field(default_factory=dict)
     amodal: dict[int, Rle] | None = None
+    beyond: dict[int, int] | None = None
 
 
 class View:
@@ -244,14 +250,36 @@ class View:
         rle = amodal.get(int(track_id))
         return 0 if rle is None else rle_area(rle)
 
+    def beyond_area(self, track_id: int) -> int | None:
+        """Amodal pixels of ``track_id`` outside the image, or None when not measured."""
+        beyond = self.masks.beyond
+        return None if beyond is None else beyond.get(int(track_id))
+
     def visible_fraction(self, track_id: int) -> float | None:
-        """Visible / amodal pixels of ``track_id`` in [0, 1], or None without amodal masks."""
+        """Visible / full amodal pixels of ``track_id`` in [0, 1], or None without amodal masks.
+
+        The full silhouette counts the pixels beyond the image border when the source measured
+        them (:meth:`beyond_area`); otherwise only those inside the image, so that for an
+        object cut by the border the fraction is an upper bound (see :meth:`fraction_exact`).
+        """
         amodal = self.amodal_area(track_id)
         if amodal is None:
             return None
+        amodal += self.beyond_area(track_id) or 0
         if amodal == 0:
             return 0.0
         return min(1.0, self.visible_area(track_id) / amodal)
+
+    def fraction_exact(self, track_id: int) -> bool:
+        """Whether :meth:`visible_fraction` is the object's true visible share: amodal masks
+        exist and the object either stays inside the image or its pixels beyond the border
+        were measured."""
+        m = self.amodal_mask(track_id)
+        if m is None:
+            return False
+        if self.beyond_area(track_id) is not None:
+            return True
+        return not bool(m[0].any() or m[-1].any() or m[:, 0].any() or m[:, -1].any())
 
     def release(self) -> None:
         """Drop lazily loaded arrays to free memory; they reload on next use."""
@@ -326,9 +354,13 @@ class Scene:
 
 
 def masks_from_arrays(
-    visible: dict[int, np.ndarray], amodal: dict[int, np.ndarray] | None = None
+    visible: dict[int, np.ndarray],
+    amodal: dict[int, np.ndarray] | None = None,
+    beyond: dict[int, int] | None = None,
 ) -> ViewMasks:
-    """Build :class:`ViewMasks` from boolean (H, W) arrays; empty visible masks are left out."""
+    """Build :class:`ViewMasks` from boolean (H, W) arrays (and, optionally, the amodal pixel
+    counts beyond the image border); empty visible masks are left out."""
     vis = {int(t): rle_encode(m) for t, m in visible.items() if m.any()}
     amo = None if amodal is None else {int(t): rle_encode(m) for t, m in amodal.items()}
-    return ViewMasks(visible=vis, amodal=amo)
+    bey = None if beyond is None else {int(t): int(n) for t, n in beyond.items()}
+    return ViewMasks(visible=vis, amodal=amo, beyond=bey)

@@ -177,8 +177,14 @@ def _masks_to_json(masks: ViewMasks, height: int, width: int) -> dict[str, Any]:
         rec: dict[str, Any] = {"track_id": tid, "visible": masks.visible.get(tid)}
         if masks.amodal is not None:
             rec["amodal"] = masks.amodal.get(tid)
+        if masks.beyond is not None and tid in masks.beyond:
+            rec["beyond"] = masks.beyond[tid]
         objects.append(rec)
-    return {"size": [height, width], "has_amodal": masks.amodal is not None, "objects": objects}
+    out: dict[str, Any] = {"size": [height, width], "has_amodal": masks.amodal is not None}
+    if masks.beyond is not None:
+        out["has_beyond"] = True
+    out["objects"] = objects
+    return out
 
 
 def masks_from_json(obj: Any, path: str | Path) -> ViewMasks:
@@ -187,6 +193,7 @@ def masks_from_json(obj: Any, path: str | Path) -> ViewMasks:
         raise BadInputError("mask file must be an object with a list 'objects'", file=path)
     visible: dict[int, Any] = {}
     amodal: dict[int, Any] | None = {} if obj.get("has_amodal") else None
+    beyond: dict[int, int] | None = {} if obj.get("has_beyond") else None
     for i, rec in enumerate(obj["objects"]):
         if not isinstance(rec, dict) or not isinstance(rec.get("track_id"), int):
             raise BadInputError("needs an integer track_id", file=path, record=f"objects[{i}]")
@@ -195,7 +202,17 @@ def masks_from_json(obj: Any, path: str | Path) -> ViewMasks:
             visible[tid] = rec["visible"]
         if amodal is not None and rec.get("amodal") is not None:
             amodal[tid] = rec["amodal"]
-    return ViewMasks(visible=visible, amodal=amodal)
+        if beyond is not None and rec.get("beyond") is not None:
+            n = rec["beyond"]
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise BadInputError(
+                    f"beyond must be a pixel count >= 0, got {n!r}",
+                    file=path,
+                    record=f"objects[{i}]",
+                    field="beyond",
+                )
+            beyond[tid] = n
+    return ViewMasks(visible=visible, amodal=amodal, beyond=beyond)
 
 
 # ----------------------------------------------------------------------------- manifest

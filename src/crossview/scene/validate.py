@@ -48,6 +48,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "mask_unreadable": "an RLE cannot be decoded",
     "mask_size": "a mask's size differs from its camera's height x width",
     "mask_empty": "a visible mask has no pixels (objects not visible are left out instead)",
+    "mask_beyond": "an object's amodal pixel count beyond the image border is not an integer >= 0",
     "duplicate_track": "one track id appears twice in one view's masks",
     "unknown_track": "a mask's track id is not among the scene's instances",
 }
@@ -386,6 +387,12 @@ class _Checker:
                 area = self.rle(rle, path, orec, name, w, h)
                 if name == "visible" and area == 0:
                     self.add("mask_empty", "visible mask has no pixels", path, orec, name)
+            n = o.get("beyond")
+            if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+                self.add(
+                    "mask_beyond", f"beyond must be a pixel count >= 0, got {n!r}", path, orec,
+                    "beyond",
+                )  # fmt: skip
 
     def rle(self, rle: Any, path: Path, rec: str, name: str, w: int, h: int) -> int | None:
         if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:

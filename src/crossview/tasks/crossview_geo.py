@@ -194,11 +194,10 @@ def _completeness(view: View, tid: int) -> float:
 
 
 def _cut_off(view: View, tid: int) -> bool:
-    """Whether the object reaches the image border: part of it may lie outside the image,
-    which its amodal mask (drawn inside the image) does not count. Its true completeness is
-    then at most the measured one: it may be a distractor, never the most complete."""
-    m = view.amodal_mask(tid)
-    return m is not None and bool(m[0].any() or m[-1].any() or m[:, 0].any() or m[:, -1].any())
+    """Whether the object's completeness is only bounded: it reaches the image border and the
+    source did not measure its silhouette beyond it, so its true completeness is at most the
+    measured one. It may then be a distractor, never the most complete."""
+    return not view.fraction_exact(tid)
 
 
 def _distinct_triples(pool: list[int], n: int, rng: np.random.Generator) -> list[list[int]]:
@@ -283,6 +282,8 @@ class Q12(TaskGenerator):
         if len(views) < 4 or views[0].masks.amodal is None:
             self.drop(ctx, "fewer_than_4_views_or_no_amodal")
             return
+        first: list[Candidate] = []
+        later: list[Candidate] = []
         for tid in shuffled(rng, sorted(ctx.scene.instances)):
             seen = [v for v in views if v.visible_area(tid) >= ctx.min_px(v)]
             if len(seen) < 4:
@@ -301,18 +302,26 @@ class Q12(TaskGenerator):
                 if len(worse) < 3:
                     self.drop(ctx, "completeness_not_unique")
                     continue
-                chosen = [best, *shuffled(rng, worse)[:3]]
-                options = [Option(text=f"Image {i + 1}", view=i) for i in range(4)]
-                yield Candidate(
-                    "Q12",
-                    [ctx.key(v) for v in chosen],
-                    [Ref(i, tid) for i in range(4)],
-                    self.phrase(rng),
-                    options,
-                    gold=0,
-                    same_color=[[0, 1, 2, 3]],
-                    meta={"fractions": [frac[v.view_id] for v in chosen]},
-                )
+                # a second set of other views when more than three are clearly less complete,
+                # as in Q11 (the views where one stands out are few); proposed after every
+                # first set, so that a scene's cap takes distinct golds first
+                sets = _distinct_triples(list(range(len(worse))), 2 if len(worse) >= 4 else 1, rng)
+                for n, picks in enumerate(sets):
+                    chosen = [best, *(worse[k] for k in picks)]
+                    (first if n == 0 else later).append(
+                        Candidate(
+                            "Q12",
+                            [ctx.key(v) for v in chosen],
+                            [Ref(i, tid) for i in range(4)],
+                            self.phrase(rng),
+                            [Option(text=f"Image {i + 1}", view=i) for i in range(4)],
+                            gold=0,
+                            same_color=[[0, 1, 2, 3]],
+                            meta={"fractions": [frac[v.view_id] for v in chosen]},
+                        )
+                    )
+        yield from first
+        yield from later
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         tid = q.query[0].track_id

@@ -66,7 +66,9 @@ class Timings:
     depth_seg: float = 0.0
     amodal: float = 0.0
     other: float = 0.0
-    passes: dict[str, int] = field(default_factory=lambda: {"rgb": 0, "depth_seg": 0, "amodal": 0})
+    passes: dict[str, int] = field(
+        default_factory=lambda: {"rgb": 0, "depth_seg": 0, "amodal": 0, "beyond": 0}
+    )
 
 
 class _Sim:
@@ -244,23 +246,28 @@ class _Sim:
         self.move_tip([np.array([e[0], e[1], AIR_Z]), observe], AIR_SPEED)
 
 
-def _amodal_groups(
-    corners: dict[int, np.ndarray], K: np.ndarray, cam_to_world: np.ndarray, w: int, h: int
-) -> list[list[int]]:
-    """Group objects whose projected bounding boxes do not overlap (one render per group)."""
+def _projected_rects(
+    corners: dict[int, np.ndarray], K: np.ndarray, cam_to_world: np.ndarray
+) -> dict[int, tuple[float, float, float, float] | None]:
+    """Pixel bounding box ``(x0, y0, x1, y1)`` of each object's projected corners, with a
+    2-pixel margin; None for an object with a corner behind (or nearly at) the camera plane,
+    whose projection is unbounded."""
     R, t = cam_to_world[:3, :3], cam_to_world[:3, 3]
-    rects = {}
+    rects: dict[int, tuple[float, float, float, float] | None] = {}
     for tid, c in corners.items():
         pc = (c - t) @ R  # world -> OpenCV camera frame
         if np.any(pc[:, 2] <= 0.02):
-            rects[tid] = (-1e9, -1e9, 1e9, 1e9)
+            rects[tid] = None
             continue
         uv = (pc @ K.T)[:, :2] / pc[:, 2:3]
         x0, y0 = uv.min(axis=0) - 2
         x1, y1 = uv.max(axis=0) + 2
-        if x1 < -0.5 or y1 < -0.5 or x0 > w - 0.5 or y0 > h - 0.5:
-            continue  # outside the image: no amodal pixels
-        rects[tid] = (x0, y0, x1, y1)
+        rects[tid] = (float(x0), float(y0), float(x1), float(y1))
+    return rects
+
+
+def _disjoint_groups(rects: dict[int, tuple[float, float, float, float]]) -> list[list[int]]:
+    """Group objects whose rectangles do not overlap (one render per group)."""
     groups: list[list[int]] = []
     for tid in sorted(rects):
         a = rects[tid]
@@ -274,6 +281,65 @@ def _amodal_groups(
         else:
             groups.append([tid])
     return groups
+
+
+def _amodal_groups(
+    corners: dict[int, np.ndarray], K: np.ndarray, cam_to_world: np.ndarray, w: int, h: int
+) -> list[list[int]]:
+    """Group the objects that may reach into the image so that projected bounding boxes in a
+    group do not overlap (one render per group)."""
+    rects = {}
+    for tid, r in _projected_rects(corners, K, cam_to_world).items():
+        if r is None:
+            r = (-1e9, -1e9, 1e9, 1e9)
+        elif r[2] < -0.5 or r[3] < -0.5 or r[0] > w - 0.5 or r[1] > h - 0.5:
+            continue  # outside the image: no amodal pixels
+        rects[tid] = r
+    return _disjoint_groups(rects)
+
+
+def _touches_border(mask: np.ndarray) -> bool:
+    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
+
+
+def _beyond_border(
+    sim: _Sim,
+    renderer: SceneRenderer,
+    cam_id: int,
+    amodal: dict[int, np.ndarray],
+    rects: dict[int, tuple[float, float, float, float] | None],
+    tm: Timings,
+) -> dict[int, int]:
+    """Amodal pixels of each object beyond the image border, on the image's pixel grid
+    extended outwards (0 for an object that does not reach the border). An object whose
+    projection may extend past the measurable margin (:func:`world.pad_px`) or behind the
+    camera is left out: its share outside the image is unknown."""
+    w, h = renderer.width, renderer.height
+    beyond: dict[int, int] = {}
+    need: dict[int, tuple[float, float, float, float]] = {}
+    pads: dict[int, int] = {}
+    for t, m in amodal.items():
+        if not m.any() or not _touches_border(m):
+            beyond[t] = 0
+            continue
+        r = rects.get(t)
+        if r is None:
+            continue
+        overflow = max(-r[0], -r[1], r[2] - (w - 1), r[3] - (h - 1), 0.0)
+        pad = int(math.ceil(overflow)) + 1
+        if pad > renderer.max_pad:
+            continue
+        need[t], pads[t] = r, pad
+    for group in _disjoint_groups(need):
+        pad = max(pads[t] for t in group)
+        ids = renderer.segmentation_padded(
+            sim.data, cam_id, np.array([sim.geom[t] for t in group]), pad
+        )
+        for t in group:
+            full = int(np.count_nonzero(ids == sim.geom[t]))
+            beyond[t] = max(0, full - int(np.count_nonzero(amodal[t])))
+        tm.passes["beyond"] += 1
+    return beyond
 
 
 def simulate_scene(
@@ -407,7 +473,7 @@ def _render_view(
     tm.depth_seg += time.perf_counter() - clock
     tm.passes["depth_seg"] += 1
 
-    amodal = None
+    amodal = beyond = None
     if cfg.amodal:
         clock = time.perf_counter()
         amodal = {t: np.zeros((cfg.height, cfg.width), dtype=bool) for t in sim.track_ids}
@@ -416,6 +482,8 @@ def _render_view(
             for t in group:
                 amodal[t] = ids == sim.geom[t]
             tm.passes["amodal"] += 1
+        rects = _projected_rects(corners, K, c2w)
+        beyond = _beyond_border(sim, renderer, cam_id, amodal, rects, tm)
         tm.amodal += time.perf_counter() - clock
     camera = Camera(name, cfg.width, cfg.height, K, c2w, role=role)
     return View(
@@ -424,7 +492,7 @@ def _render_view(
         timestamp,
         image=image,
         depth_m=depth,
-        masks=masks_from_arrays(visible, amodal),
+        masks=masks_from_arrays(visible, amodal, beyond),
     )
 
 

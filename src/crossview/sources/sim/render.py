@@ -183,8 +183,14 @@ class SceneRenderer:
         mj.mjr_readPixels(self._rgb, None, self._rect, self._ctx)
         return np.flipud(self._rgb).copy()  # GL rows run bottom-up
 
-    def _segment_pass(self, data: Any, camera_id: int, want_depth: bool) -> tuple:
+    def _segment_pass(self, data: Any, camera_id: int, want_depth: bool, pad: int = 0) -> tuple:
         mj = self._mj
+        rect, rgb, zbuf = self._rect, self._rgb, self._zbuf
+        if pad:
+            w, h = self.width + 2 * pad, self.height + 2 * pad
+            rect = mj.MjrRect(0, 0, w, h)
+            rgb = np.empty((h, w, 3), dtype=np.uint8)
+            zbuf = np.empty((h, w), dtype=np.float32)
         self._gl.make_current()
         self._update(data, camera_id)
         flags = self._scene.flags
@@ -193,13 +199,13 @@ class SceneRenderer:
         flags[mj.mjtRndFlag.mjRND_SKYBOX] = False
         flags[mj.mjtRndFlag.mjRND_SEGMENT] = True
         flags[mj.mjtRndFlag.mjRND_IDCOLOR] = True
-        mj.mjr_render(self._rect, self._scene, self._ctx)
-        mj.mjr_readPixels(self._rgb, self._zbuf if want_depth else None, self._rect, self._ctx)
+        mj.mjr_render(rect, self._scene, self._ctx)
+        mj.mjr_readPixels(rgb, zbuf if want_depth else None, rect, self._ctx)
         flags[mj.mjtRndFlag.mjRND_SKYBOX] = True
         code = (
-            self._rgb[..., 0].astype(np.int32)
-            | (self._rgb[..., 1].astype(np.int32) << 8)
-            | (self._rgb[..., 2].astype(np.int32) << 16)
+            rgb[..., 0].astype(np.int32)
+            | (rgb[..., 1].astype(np.int32) << 8)
+            | (rgb[..., 2].astype(np.int32) << 16)
         )
         # segid + 1 is drawn as the colour; 0 is the background
         ngeom = self._scene.ngeom
@@ -211,7 +217,7 @@ class SceneRenderer:
         geom_ids = np.flipud(lut[np.minimum(code, ngeom + 1)])
         if not want_depth:
             return geom_ids, None
-        depth = self._linear_depth(np.flipud(self._zbuf))
+        depth = self._linear_depth(np.flipud(zbuf))
         depth[geom_ids < 0] = 0.0  # no geometry
         return geom_ids, depth
 
@@ -254,6 +260,48 @@ class SceneRenderer:
         finally:
             groups[:] = self._original_groups
         return ids
+
+    def segmentation_padded(
+        self, data: Any, camera_id: int, geoms: np.ndarray, pad: int
+    ) -> np.ndarray:
+        """Geom ids on the image grid extended by ``pad`` pixels on every side (only ``geoms``
+        drawn): what the camera would see on a larger sensor with the same focal length and
+        principal point, so that pixel ``(u, v)`` of the image is ``(u + pad, v + pad)`` here.
+
+        Used to measure how much of an object's silhouette lies beyond the image border.
+        MuJoCo has no principal-point offset, so the larger sensor is a wider vertical field of
+        view, ``2 atan((H / 2 + pad) / f)``, set on the camera for this pass only.
+
+        Args:
+            geoms: (G,) int geom ids to draw.
+            pad: pixels added on each side, 1 to :attr:`max_pad`.
+
+        Returns:
+            (H + 2 pad, W + 2 pad) int32 geom id per pixel, -1 elsewhere.
+        """
+        pad = int(pad)
+        if not 0 < pad <= self.max_pad:
+            raise ValueError(f"pad must be 1-{self.max_pad} pixels, got {pad}")
+        fovy = self.model.cam_fovy
+        original = float(fovy[camera_id])
+        f = 0.5 * self.height / np.tan(np.deg2rad(original) / 2.0)
+        groups = self.model.geom_group
+        groups[:] = 5  # group 5 is hidden by the default visual options
+        groups[np.asarray(geoms, dtype=np.int64)] = 0
+        fovy[camera_id] = np.rad2deg(2.0 * np.arctan((0.5 * self.height + pad) / f))
+        try:
+            ids, _ = self._segment_pass(data, camera_id, want_depth=False, pad=pad)
+        finally:
+            fovy[camera_id] = original
+            groups[:] = self._original_groups
+        return ids
+
+    @property
+    def max_pad(self) -> int:
+        """The largest ``pad`` the offscreen buffer holds: the model's ``offwidth`` /
+        ``offheight`` minus the image size, halved."""
+        vis = self.model.vis.global_
+        return max(0, min(int(vis.offwidth) - self.width, int(vis.offheight) - self.height) // 2)
 
     def close(self) -> None:
         """Free the GL resources (needed with OSMesa before the process exits)."""

@@ -549,6 +549,12 @@ def table_texture(
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def pad_px(config: SimConfig) -> int:
+    """Pixels beyond each image border in which the simulator measures amodal silhouettes (half
+    the shorter image side); the offscreen buffer is sized for it."""
+    return min(config.width, config.height) // 2
+
+
 def build_world(config: SimConfig, rig: Rig, layout: Layout, look: Look | None = None) -> World:
     """Write the MJCF of a scene: table, floor, lights, fixed cameras, arm and objects."""
     look = look or Look(rig.rig_id)
@@ -593,13 +599,14 @@ def build_world(config: SimConfig, rig: Rig, layout: Layout, look: Look | None =
     )
     shadow = "true" if config.shadows else "false"
     asset_text = "\n    ".join(assets)
+    pad = pad_px(config)  # the offscreen buffer also holds the beyond-the-border pass
     return World(
         mjcf=f"""<mujoco model="crossview_sim">
   <compiler angle="radian" autolimits="true"/>
   <option timestep="{_f(config.physics_dt)}" integrator="implicitfast" cone="elliptic"/>
   <statistic extent="1.5" center="0 0 0.1"/>
   <visual>
-    <global offwidth="{config.width}" offheight="{config.height}"/>
+    <global offwidth="{config.width + 2 * pad}" offheight="{config.height + 2 * pad}"/>
     <quality shadowsize="2048" offsamples="4"/>
     <map znear="0.01" zfar="20"/>
     <headlight ambient="{_f(*[look.ambient] * 3)}" diffuse="0.35 0.35 0.35"
