@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from crossview.dataset.record import Record
 from crossview.eval.items import LETTERS
 from crossview.geometry import mask_bbox, rle_encode
 from crossview.render.overlay import draw_overlays
@@ -278,17 +279,17 @@ def build_record(
     gold = cand.gold_option
     answer_kind = "free" if open_ended else "choice"
     labels = [o.label for o in cand.options]
-    rec = {
-        "sample_id": sample_id,
-        "question_type": info.type_id,
-        "family": info.family,
-        "category": info.category,
-        "task_name": info.name,
-        "question": region.question,
-        "options": region.options,
-        "answer": region.answer,
-        "answer_kind": answer_kind,
-        "answer_text": gold.label
+    rec = Record(
+        sample_id=sample_id,
+        question_type=info.type_id,
+        family=info.family,
+        category=info.category,
+        task_name=info.name,
+        question=region.question,
+        options=region.options,
+        answer=region.answer,
+        answer_kind=answer_kind,
+        answer_text=gold.label
         or (
             f"image {gold.view + 1}"
             if gold.view is not None
@@ -296,16 +297,16 @@ def build_record(
             if open_ended
             else overlay.options[cand.gold][3:]
         ),
-        "open_ended": open_ended,
-        "views": view_records,
-        "region_refs": region_refs,
-        "choices": {
+        open_ended=open_ended,
+        views=view_records,
+        region_refs=region_refs,
+        choices={
             "query_refs": _query_placeholders(region, cand, open_ended),
             "option_refs": region.option_refs,
             "labels": labels,
             "views": [o.view for o in cand.options],
         },
-        "protocols": {
+        protocols={
             "overlay": {
                 "question": overlay.question,
                 "options": overlay.options,
@@ -317,15 +318,15 @@ def build_record(
                 ],
             }
         },
-        "gold": None,
-        "split": split,
-        "provenance": provenance,
-        "meta": _jsonable(cand.meta),
-    }
+        gold=None,
+        split=split,
+        provenance=provenance,
+        meta=_jsonable(cand.meta),
+    )
     if paraphrases and alternatives(cand.question):
-        rec["paraphrases"] = paraphrased(cand, None, open_ended)
-        rec["protocols"]["overlay"]["paraphrases"] = paraphrased(cand, colors, open_ended)
-    return rec
+        rec.paraphrases = paraphrased(cand, None, open_ended)
+        rec.protocols["overlay"]["paraphrases"] = paraphrased(cand, colors, open_ended)
+    return rec.to_json()
 
 
 def paraphrased(cand: Candidate, colors: list[str] | None, open_ended: bool) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crossview.dataset.record import Record
 from crossview.engine.build import _jsonable, _rel, paraphrased, render, view_record
 from crossview.geometry import rle_encode
 from crossview.render.markers import draw_marks
@@ -68,28 +69,28 @@ def build_marker_record(
         if point
         else (gold_opt.label or (f"image {gold_opt.view + 1}" if gold_opt.view is not None else ""))
     )
-    rec = {
-        "sample_id": sample_id,
-        "question_type": info.type_id,
-        "family": info.family,
-        "category": info.category,
-        "task_name": info.name,
-        "question": question,
-        "options": options,
-        "answer": answer,
-        "answer_kind": "point" if point else ("free" if open_ended else "choice"),
-        "answer_text": answer_text,
-        "open_ended": open_ended,
-        "views": view_records,
-        "region_refs": [],
-        "choices": {
+    rec = Record(
+        sample_id=sample_id,
+        question_type=info.type_id,
+        family=info.family,
+        category=info.category,
+        task_name=info.name,
+        question=question,
+        options=options,
+        answer=answer,
+        answer_kind="point" if point else ("free" if open_ended else "choice"),
+        answer_text=answer_text,
+        open_ended=open_ended,
+        views=view_records,
+        region_refs=[],
+        choices={
             "query_refs": [],
             "option_refs": [[] for _ in labels],
             "labels": labels,
             "views": opt_views,
             "target": _jsonable(cand.target),
         },
-        "protocols": {
+        protocols={
             "marker": {
                 "question": question,
                 "options": options,
@@ -98,15 +99,15 @@ def build_marker_record(
                 "marks": [m.to_json() for m in marks_all],
             }
         },
-        "gold": gold,
-        "split": split,
-        "provenance": provenance,
-        "meta": _jsonable(cand.meta),
-    }
+        gold=gold,
+        split=split,
+        provenance=provenance,
+        meta=_jsonable(cand.meta),
+    )
     if cand.level is not None:
-        rec["level"] = cand.level
+        rec.level = cand.level
     if paraphrases and alternatives(cand.question):
         alts = list(alternatives(cand.question)) if point else paraphrased(cand, None, open_ended)
-        rec["paraphrases"] = alts
-        rec["protocols"]["marker"]["paraphrases"] = alts
-    return rec
+        rec.paraphrases = alts
+        rec.protocols["marker"]["paraphrases"] = alts
+    return rec.to_json()

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from crossview.dataset.record import Record
 from crossview.errors import BadInputError
 from crossview.geometry import rle_decode
 from crossview.scene.store import iter_jsonl
@@ -51,32 +52,40 @@ def write_crosspoint_bench(dataset: str | Path, out: str | Path, split: str | No
         raise BadInputError("no questions.jsonl (is this a dataset folder?)", file=src)
     (out / "image").mkdir(parents=True, exist_ok=True)
     lines = []
-    records = [rec for _, rec in iter_jsonl(src)]
+    records = [Record.from_json(rec, src, f"line {n + 1}") for n, rec in iter_jsonl(src)]
     for r in records:
-        if r.get("family") != "crosspoint" or r.get("open_ended"):
+        if r.family != "crosspoint" or r.open_ended:
             continue
-        if split is not None and r.get("split") != split:
+        if split is not None and r.split != split:
             continue
+        pv = r.view("marker", src, r.sample_id)
+        if pv is None:
+            raise BadInputError(
+                "a CrossPoint record without its marker protocol",
+                file=src,
+                record=r.sample_id,
+                field="protocols.marker",
+            )
         names = []
-        for k, rel in enumerate(r["protocols"]["marker"]["images"]):
-            name = f"{r['sample_id']}_{k}{Path(rel).suffix}"
+        for k, rel in enumerate(pv.images):
+            name = f"{r.sample_id}_{k}{Path(rel).suffix}"
             shutil.copyfile(dataset / rel, out / "image" / name)
             names.append(name)
-        question = r["protocols"]["marker"]["question"]
-        if r["options"]:
-            question += "\n" + "\n".join(r["protocols"]["marker"]["options"])
-        if r["answer_kind"] == "point":
-            answer = mask_png_b64(rle_decode(r["gold"]["mask_rle"]))
+        question = pv.question
+        if r.options:
+            question += "\n" + "\n".join(pv.options)
+        if r.answer_kind == "point":
+            answer = mask_png_b64(rle_decode((r.gold or {})["mask_rle"]))
         else:
-            answer = r["answer"]
+            answer = r.answer
         lines.append(
             {
                 "idx": len(lines),
-                "id": r["sample_id"],
+                "id": r.sample_id,
                 "images": names,
                 "question": question,
-                "type": r["question_type"],
-                "level": r.get("level", "object"),
+                "type": r.question_type,
+                "level": r.level or "object",
                 "answer": answer,
             }
         )

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crossview.dataset.record import Record
 from crossview.errors import BadInputError, require
 from crossview.eval.items import LETTERS
 from crossview.scene.store import iter_jsonl, link_or_copy
@@ -206,38 +207,26 @@ class View:
 def protocol_view(rec: dict[str, Any], protocol: str) -> View | None:
     """The record under ``protocol`` (``auto``: overlay, else marker, else region), or None
     when the record does not carry that protocol."""
-    have = rec.get("protocols") or {}
-    if protocol == "auto":
-        protocol = next((p for p in ("overlay", "marker") if p in have), "region")
-    if protocol == "region":
-        entry: dict[str, Any] = {
-            "question": rec["question"],
-            "options": rec.get("options") or [],
-            "images": [v["image_path"] for v in rec["views"]],
-        }
-    elif protocol in have:
-        entry = have[protocol]
-    else:
+    r = Record.from_json(rec)
+    pv = r.view(protocol)
+    if pv is None:
         return None
-    kind = rec.get("answer_kind") or "choice"
-    answer = str(entry.get("answer", rec["answer"]))
-    options = list(entry.get("options") or [])
-    if kind == "choice":
-        idx = ord(answer) - ord("A")
-        reply = options[idx] if 0 <= idx < len(options) else answer
-    elif kind == "point":
-        point = (rec.get("gold") or {}).get("point")
-        reply = f"({round(point[0])}, {round(point[1])})" if point else answer
+    if r.answer_kind == "choice":
+        idx = ord(pv.answer) - ord("A") if len(pv.answer) == 1 else -1
+        reply = pv.options[idx] if 0 <= idx < len(pv.options) else pv.answer
+    elif r.answer_kind == "point":
+        point = (r.gold or {}).get("point")
+        reply = f"({round(point[0])}, {round(point[1])})" if point else pv.answer
     else:
-        reply = answer
+        reply = pv.answer
     return View(
-        id=rec["sample_id"],
-        protocol=protocol,
-        question=entry["question"],
-        options=options,
-        images=list(entry["images"]),
-        answer=answer,
-        answer_kind=kind,
+        id=r.sample_id,
+        protocol=pv.protocol,
+        question=pv.question,
+        options=pv.options,
+        images=pv.images,
+        answer=pv.answer,
+        answer_kind=r.answer_kind,
         reply=reply,
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from crossview.dataset.record import Record
 from crossview.errors import BadInputError
 from crossview.eval.items import LETTERS
 from crossview.geometry import rle_decode
@@ -75,15 +76,16 @@ def solve_record(
     record: dict[str, Any], scenes: dict[str, Scene], quality: QualityConfig | None = None
 ) -> str:
     """The answer the ground truth gives to a record: a letter, or an open-ended short answer."""
-    views_rec = record["views"]
-    main = scenes[record["provenance"]["scene_id"]]
+    rec = Record.from_json(record)
+    views_rec = rec.views
+    main = scenes[(rec.provenance or {})["scene_id"]]
     ctx = SceneContext(main, quality, {k: v for k, v in scenes.items() if k != main.scene_id})
     views = [ctx.view(_key(v)) for v in views_rec]
     refs = []
-    for vi, oi in record["region_refs"]:
+    for vi, oi in rec.region_refs:
         refs.append(Ref(vi, _resolve(views[vi], views_rec[vi]["objects"][oi], ctx)))
-    ch = record["choices"]
-    marker = record.get("protocols", {}).get("marker")
+    ch = rec.choices or {}
+    marker = rec.protocols.get("marker")
     g = Grounded(
         views=views,
         query=[refs[p] for p in ch["query_refs"]],
@@ -93,10 +95,10 @@ def solve_record(
         marks=[Mark.from_json(m) for m in marker["marks"]] if marker else [],
         target=ch.get("target"),
     )
-    task = get_task(record["question_type"])
-    if record["answer_kind"] == "point":
+    task = get_task(rec.question_type)
+    if rec.answer_kind == "point":
         view, mask = task.solve_point(ctx, g)
-        gold = record["gold"]
+        gold = rec.gold or {}
         want = rle_decode(gold["mask_rle"])
         iou = np.logical_and(mask, want).sum() / max(1, np.logical_or(mask, want).sum())
         u, v = (int(round(x)) for x in gold["point"])
@@ -104,7 +106,7 @@ def solve_record(
             raise ValueError(f"gold mask differs from ground truth (IoU {iou:.3f})")
         return "point"
     k = task.solve(ctx, g)
-    if record["open_ended"]:
+    if rec.open_ended:
         return open_answer(ch, k) if not marker else _marker_open_answer(ch, k)
     return LETTERS[k]
 

@@ -119,6 +119,7 @@ def propose_scene(
         per_answer: Counter = Counter()
         for cand in gen.propose(ctx, rng):
             cand.rows = option_rows(cand, ctx)
+            cand.sizes = option_sizes(cand, ctx)
             k = cand.key()
             if k in seen:
                 ctx.rejections.drop(type_id, "duplicate")
@@ -230,12 +231,30 @@ def option_rows(cand: Candidate, ctx: SceneContext) -> list[list[tuple[int, floa
     return out
 
 
+def option_sizes(cand: Candidate, ctx: SceneContext) -> list[list[tuple[int, float]]]:
+    """Per option, (view index, visible area / image area) of the object it names in each
+    image it is marked in; empty for options that are not objects."""
+    groups = {k: g for g in cand.same_color for k in g}
+    out: list[list[tuple[int, float]]] = []
+    for o in cand.options:
+        sizes: list[tuple[int, float]] = []
+        if o.ref is not None:
+            for k in groups.get(o.ref, [o.ref]):
+                ref = cand.refs[k]
+                m = ctx.mask(ctx.view(cand.views[ref.view]), ref.track_id)
+                if m.any():
+                    sizes.append((ref.view, float(m.mean())))
+        out.append(sizes)
+    return out
+
+
 def balance_keys(cand: Candidate) -> list[set[str]]:
     """Per option, what it means beyond its letter: the camera of an image option, the label
     of a label option (alone and with the camera of each image: "no" when Image 2 is the
     wrist camera), the colour of a marker option, and for object and marker options their
     rank from the top of the image (:func:`option_rows`: the object missing from Image 2 must
-    not usually be the one highest in Image 1)."""
+    not usually be the one highest in Image 1) and, for object options, which one is the
+    largest in each image (:func:`option_sizes`)."""
     marks = {m.color for m in cand.marks}
     out = []
     for o in cand.options:
@@ -260,6 +279,13 @@ def balance_keys(cand: Candidate) -> list[set[str]]:
             continue
         for rank, i in enumerate(np.argsort(at, kind="stable")):
             out[int(i)].add(f"row_rank:{v}:{rank}")
+    # and the largest object in each image: the nearest object is the largest, and it is the
+    # occluder (Q8) more often than chance (a key per size rank cut Q8 and Q11 by half)
+    for v in sorted({v for sizes in cand.sizes for v, _ in sizes}):
+        at = [dict(sizes).get(v) for sizes in cand.sizes]
+        if any(x is None for x in at) or len(set(at)) < len(at):
+            continue
+        out[int(np.argmax(at))].add(f"largest:{v}")
     return out
 
 

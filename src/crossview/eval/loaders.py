@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from crossview.dataset.record import Record
 from crossview.errors import BadInputError
 from crossview.eval.extract import COLOR_WORDS
 from crossview.eval.items import LETTERS, ChoiceKind, EvalItem, GoldMask, ImageSource
@@ -236,33 +237,29 @@ def _check_letter(answer: Any, n: int, file: Path, record: str) -> str:
 
 
 def _native_item(
-    rec: dict[str, Any], line_no: int, res: _Resolver, protocol: str, fmt: str
+    obj: dict[str, Any], line_no: int, res: _Resolver, protocol: str, fmt: str
 ) -> EvalItem:
     f = res.file
-    iid = _item_id(rec, ("sample_id", "id"), line_no)
+    iid = _item_id(obj, ("sample_id", "id"), line_no)
     where = f"line {line_no + 1} ({iid})"
-    qtype = str(_need(rec, "question_type", f, where))
-    views = _need(rec, "views", f, where)
-    if not isinstance(views, list) or not views:
-        raise BadInputError("views must be a non-empty list", file=f, record=where, field="views")
+    rec = Record.from_json(obj, f, where, id_keys=("sample_id", "id"))
+    views = rec.views
+    pv = rec.view(protocol, f, where)
+    if pv is None:
+        raise BadInputError(
+            f"the record has no '{protocol}' protocol (it has {', '.join(rec.available())}); "
+            "use --protocol auto to read each item under the protocol it has",
+            file=f,
+            record=where,
+            field=f"protocols.{protocol}",
+        )
+    protocol = pv.protocol
     regions: list[dict[str, Any]] = []
-    if protocol == "auto":
-        # what an ordinary multi-image model is shown: overlays for mask-grounded items,
-        # markers for point / arrow / camera items, the region text when there is neither
-        have = rec.get("protocols") or {}
-        protocol = next((p for p in ("overlay", "marker") if p in have), "region")
-    entry: dict[str, Any] = {}
     if protocol == "region":
-        question = str(_need(rec, "question", f, where))
-        raw_opts = rec.get("options") or []
-        images = [
-            res.image(_need(v, "image_path", f, where), where, f"views[{k}].image_path")
-            for k, v in enumerate(views)
-        ]
-        for j, ref in enumerate(rec.get("region_refs") or []):
+        for j, ref in enumerate(rec.region_refs):
             try:
                 v, o = int(ref[0]), int(ref[1])
-                obj = views[v]["objects"][o]
+                ob = views[v]["objects"][o]
             except (TypeError, ValueError, IndexError, KeyError):
                 raise BadInputError(
                     f"region ref {ref!r} names no object",
@@ -274,48 +271,23 @@ def _native_item(
                 {
                     "view": v,
                     "object": o,
-                    "mask_rle": obj.get("mask_rle"),
-                    "bbox_xyxy": obj.get("bbox_xyxy"),
-                    "track_id": obj.get("track_id"),
+                    "mask_rle": ob.get("mask_rle"),
+                    "bbox_xyxy": ob.get("bbox_xyxy"),
+                    "track_id": ob.get("track_id"),
                 }
             )
-    else:
-        entry = (rec.get("protocols") or {}).get(protocol)
-        if not isinstance(entry, dict):
-            raise BadInputError(
-                f"the record has no '{protocol}' protocol (it has "
-                f"{', '.join([*sorted(rec.get('protocols') or {}), 'region'])}); use "
-                "--protocol auto to read each item under the protocol it has",
-                file=f,
-                record=where,
-                field=f"protocols.{protocol}",
-            )
-        question = str(_need(entry, "question", f, where))
-        raw_opts = entry.get("options") or []
-        imgs = _need(entry, "images", f, where)
-        if len(imgs) != len(views):
-            raise BadInputError(
-                f"{len(imgs)} protocol images for {len(views)} views",
-                file=f,
-                record=where,
-                field=f"protocols.{protocol}.images",
-            )
-        images = [
-            res.image(p, where, f"protocols.{protocol}.images[{k}]") for k, p in enumerate(imgs)
-        ]
+    images = [res.image(p, where, pv.image_field(k)) for k, p in enumerate(pv.images)]
+    question, raw_opts = pv.question, pv.options
     options = split_options(raw_opts, f, where, "options")
-    kind = rec.get("answer_kind") or ("choice" if options else "free")
-    if kind not in ("choice", "free", "point"):
-        raise BadInputError(
-            f"unknown answer_kind {kind!r}", file=f, record=where, field="answer_kind"
-        )
-    # an open-ended answer names objects the way its protocol shows them ("red" under overlay)
-    answer = str(entry["answer"] if "answer" in entry else _need(rec, "answer", f, where))
+    kind = rec.answer_kind
+    answer = pv.answer
     gold_mask = None
     if kind == "choice":
         answer = _check_letter(answer, len(options), f, where)
     elif kind == "point":
-        gold = _need(rec, "gold", f, where)
+        gold = rec.gold
+        if gold is None:
+            raise BadInputError("missing field 'gold'", file=f, record=where, field="gold")
         try:
             view = int(gold["view"])
             rle = gold["mask_rle"]
@@ -339,17 +311,11 @@ def _native_item(
             rle=rle,
             point=(float(pt[0]), float(pt[1])) if pt else None,
         )
-    paraphrases = entry.get("paraphrases") if entry else rec.get("paraphrases")
-    if paraphrases is not None and not (
-        isinstance(paraphrases, list) and all(isinstance(p, str) for p in paraphrases)
-    ):
-        field = f"protocols.{protocol}.paraphrases" if entry else "paraphrases"
-        raise BadInputError(
-            "paraphrases must be a list of strings", file=f, record=where, field=field
-        )
-    family = str(rec.get("family") or ("crossview" if fmt == "crossviewer" else ""))
-    category = str(rec.get("category") or qtype)
-    meta = {k: rec[k] for k in ("task_name", "split", "answer_text", "provenance") if k in rec}
+    paraphrases = pv.paraphrases
+    qtype = rec.question_type
+    family = rec.family or ("crossview" if fmt == "crossviewer" else "")
+    category = rec.category or qtype
+    meta = {k: obj[k] for k in ("task_name", "split", "answer_text", "provenance") if k in obj}
     return EvalItem(
         id=iid,
         type=qtype,

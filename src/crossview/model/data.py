@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
+from crossview.dataset.record import Record, default_answer_kind
 from crossview.errors import BadInputError
 from crossview.geometry.masks import rle_decode
 from crossview.model.processor_crossviewer import Example
@@ -40,7 +41,7 @@ def read_records(path: Path, split: str | None = None) -> list[dict[str, Any]]:
             raise BadInputError(f"not JSON: {exc.msg}", file=file, record=f"line {n + 1}") from None
         if split and rec.get("split") not in (None, split):
             continue
-        if rec.get("answer_kind", "choice") == "point":
+        if Record.from_json(rec, file, f"line {n + 1}").answer_kind == "point":
             continue
         out.append(rec)
     return out
@@ -90,7 +91,7 @@ def example_from_record(rec: dict[str, Any], root: Path, file: Path | None = Non
         track_ids=tracks,
         region_refs=refs,
         scene_id=scene,
-        answer_kind="choice" if options else "free",
+        answer_kind=default_answer_kind(options),
         meta={"question_type": rec.get("question_type")},
     )
 

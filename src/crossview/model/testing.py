@@ -163,6 +163,7 @@ def write_tiny_dataset(out: Path, n_items: int = 6, size: int = 128, seed: int =
     """
     from PIL import Image
 
+    from crossview.dataset.record import Record
     from crossview.geometry.masks import rle_encode
 
     rng = np.random.default_rng(seed)
@@ -257,7 +258,7 @@ def write_tiny_dataset(out: Path, n_items: int = 6, size: int = 128, seed: int =
                 "provenance": {"scene_id": scene, "source": "tiny", "seed": seed},
             }
         )
-        records.append(rec)
+        records.append(Record.from_json(rec).to_json())  # the record's one owner checks it
     with (out / "questions.jsonl").open("w", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(r) + "\n")

@@ -116,6 +116,9 @@ class Candidate:
     """Per option, (view index, image row as a fraction of the height) of each region or mark
     that shows what it names, for balancing (:func:`crossview.engine.pipeline.balance_keys`);
     filled by the engine, empty when unknown."""
+    sizes: list[list[tuple[int, float]]] = field(default_factory=list)
+    """Per option, (view index, visible area as a share of the image) of each region that
+    shows what it names (object options only), for balancing like :attr:`rows`."""
 
     @property
     def gold_option(self) -> Option:

@@ -226,6 +226,8 @@ class Q11(TaskGenerator):
     )
 
     def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        first: list[Candidate] = []
+        later: list[Candidate] = []
         for view in shuffled(rng, ctx.scene.views):
             if view.masks.amodal is None:
                 self.drop(ctx, "no_amodal_masks")
@@ -244,21 +246,28 @@ class Q11(TaskGenerator):
                 if len(pool) < 3:
                     self.drop(ctx, "completeness_not_unique")
                     continue
-                # with more clearly less complete objects than needed, a second set of
-                # distractors makes another question (views where one object stands out
-                # against three others are few: 10 of 120 on the quickstart scenes)
-                tries = 2 if len(pool) >= 4 else 1
-                for others in _distinct_triples(pool, tries, rng):
+                # with more clearly less complete objects than needed, other sets of
+                # distractors make other questions (views where one object stands out against
+                # three others are few: 14 of 120 on the quickstart scenes); up to 4 sets, so
+                # that the balancer finds some where the gold is not the largest object. Sets
+                # after the first are proposed after every first set (a scene's cap takes
+                # distinct golds first)
+                tries = 4 if len(pool) >= 4 else 1
+                for n, others in enumerate(_distinct_triples(pool, tries, rng)):
                     cands = [gold, *others]
-                    yield Candidate(
-                        "Q11",
-                        [ctx.key(view)],
-                        [Ref(0, t) for t in cands],
-                        self.phrase(rng),
-                        [object_option(i) for i in range(4)],
-                        gold=0,
-                        meta={"fractions": [frac[t] for t in cands]},
+                    (first if n == 0 else later).append(
+                        Candidate(
+                            "Q11",
+                            [ctx.key(view)],
+                            [Ref(0, t) for t in cands],
+                            self.phrase(rng),
+                            [object_option(i) for i in range(4)],
+                            gold=0,
+                            meta={"fractions": [frac[t] for t in cands]},
+                        )
                     )
+        yield from first
+        yield from later
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         fr = [_completeness(q.views[0], r[0].track_id) for r in q.option_refs]
