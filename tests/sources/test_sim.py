@@ -279,22 +279,8 @@ def _model_at(scene, timestep: int):
 
 def _geom_distances(scene, timestep: int) -> dict[tuple[int, int], float]:
     """Surface distances between object pairs at the stored poses, from a rebuilt model."""
-    from crossview.sources.sim.episode import world_for
-
-    prov = scene.provenance
-    world, _ = world_for(SimConfig.from_dict(prov["config"]), prov["seed"], prov["scene_index"])
-    m = mujoco.MjModel.from_xml_string(world.mjcf)
-    d = mujoco.MjData(m)
-    geoms = {}
-    for tid, inst in scene.instances.items():
-        body = m.body(world.body_names[tid])
-        adr = m.jnt_qposadr[m.body_jntadr[body.id]]
-        quat = np.zeros(4)
-        mujoco.mju_mat2Quat(quat, inst.poses[timestep, :3, :3].flatten())
-        d.qpos[adr : adr + 3] = inst.poses[timestep, :3, 3]
-        d.qpos[adr + 3 : adr + 7] = quat
-        geoms[tid] = m.geom(f"obj{tid}").id
-    mujoco.mj_forward(m, d)
+    m, d, _ = _model_at(scene, timestep)
+    geoms = {tid: m.geom(f"obj{tid}").id for tid in scene.instances}
     out = {}
     ids = sorted(geoms)
     for i, a in enumerate(ids):

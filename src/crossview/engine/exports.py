@@ -27,6 +27,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 from crossview.dataset.record import Record
 from crossview.errors import BadInputError, require
 from crossview.eval.items import LETTERS
+from crossview.files import atomic_write, temp_beside
 from crossview.scene.store import iter_jsonl, link_or_copy
 
 PROTOCOLS = ("auto", "overlay", "marker", "region")
@@ -288,7 +290,7 @@ class JsonListWriter:
     """Write a JSON list one item at a time (memory stays flat for millions of items)."""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.tmp = path, path.with_name(path.name + ".tmp")
+        self.path, self.tmp = path, temp_beside(path)
         self.fh = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.fh.write("[")
         self.n = 0
@@ -316,10 +318,9 @@ def _conversations(
     """Shared loop of the conversation formats: select, view, place images, write one item."""
     placer = ImagePlacer(dataset, out, report)
     jsonl = path.suffix == ".jsonl"
-    tmp = path.with_name(path.name + ".tmp")
     writer = None if jsonl else JsonListWriter(path)
-    fh = open(tmp, "w", encoding="utf-8") if jsonl else None  # noqa: SIM115
-    try:
+    with ExitStack() as stack:
+        fh = stack.enter_context(atomic_write(path)) if jsonl else None
         for rec in read_records(dataset, options):
             view = protocol_view(rec, options.protocol)
             if view is None:
@@ -333,12 +334,7 @@ def _conversations(
                 assert writer is not None
                 writer.add(item)
             report.add(rec["question_type"])
-    finally:
-        if fh is not None:
-            fh.close()
-    if fh is not None:
-        tmp.replace(path)
-    elif writer is not None:
+    if writer is not None:
         writer.close()
     report.files.append(path)
 
@@ -486,7 +482,7 @@ def export_parquet(dataset: Path, out: Path, options: ExportOptions, report: Exp
         if not rows:
             return
         if split not in writers:
-            tmp = out / f"{split}.parquet.tmp"
+            tmp = temp_beside(out / f"{split}.parquet")
             writers[split] = (pq.ParquetWriter(tmp, schema), tmp)
         writers[split][0].write_table(pa.Table.from_pylist(rows, schema=schema))
 
@@ -550,8 +546,7 @@ def export_crossviewer(
         )
     placer = ImagePlacer(dataset, out, report)
     path = out / "crossviewer.jsonl"
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_write(path) as fh:
         for rec in read_records(dataset, options):
             if not rec.get("region_refs"):
                 report.skip("not mask-grounded (no <region> references)")
@@ -580,7 +575,6 @@ def export_crossviewer(
             }
             fh.write(json.dumps(item) + "\n")
             report.add(rec["question_type"])
-    tmp.replace(path)
     report.files.append(path)
 
 
@@ -676,13 +670,11 @@ def export_vlmevalkit(
     head = ["index", "image", "image_path", "question", *LETTERS[:width], "answer"]
     head += ["category", "l2-category", "split"]
     path = out / f"{VLMEVALKIT_NAME}.tsv"
-    tmp = path.with_name(path.name + ".tmp")
     csv.field_size_limit(sys.maxsize)
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+    with atomic_write(path, newline="") as fh:
         w = csv.DictWriter(fh, head, delimiter="\t", restval="", lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-    tmp.replace(path)
     report.files.append(path)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import pickle
 import time
 from collections import Counter, defaultdict
@@ -33,6 +32,7 @@ import numpy as np
 from crossview.engine.build import build_record, overlay_colors
 from crossview.engine.config import GENERATOR_VERSION, GenerateConfig
 from crossview.errors import BadInputError
+from crossview.files import atomic_write
 from crossview.scene.store import link_or_copy, list_scenes, read_scene, write_json
 from crossview.scene.validate import validate_paths
 from crossview.tasks.base import Candidate, Rejections, SceneContext, get_task
@@ -151,10 +151,8 @@ def propose_scene(
                 break
         shard.candidates[type_id] = kept
     shard.rejections.update(ctx.rejections)
-    tmp = shard_path.with_suffix(f".tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
+    with atomic_write(shard_path, "wb") as fh:
         pickle.dump(shard, fh)
-    tmp.replace(shard_path)
     return shard
 
 
@@ -740,11 +738,9 @@ def _write(
 ) -> None:
     from crossview.engine.card import dataset_card
 
-    tmp = out / "questions.jsonl.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_write(out / "questions.jsonl") as fh:
         for r in records:
             fh.write(json.dumps(r, sort_keys=True) + "\n")
-    tmp.replace(out / "questions.jsonl")
     by_type = Counter(r["question_type"] for r in records)
     by_split = Counter(r["split"] for r in records)
     by_type_split: dict[str, dict[str, int]] = defaultdict(dict)

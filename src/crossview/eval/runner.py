@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import time
 from collections import Counter
@@ -30,6 +29,7 @@ from crossview.eval.items import LETTERS, EvalItem, Prompt, Response
 from crossview.eval.loaders import load_benchmark
 from crossview.eval.prompts import Task, build_tasks, variant_kind
 from crossview.eval.scoring import cluster_key, score, summarize
+from crossview.files import atomic_write
 
 PREDICTIONS = "predictions.jsonl"
 SUMMARY = "summary.json"
@@ -227,13 +227,9 @@ def git_commit() -> str | None:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temporary file beside ``path`` and rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_write(path, fsync=True) as f:
         json.dump(data, f, indent=1, ensure_ascii=False)
         f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _identity(cfg: EvalConfig, protocol: str, fmt: str) -> dict[str, Any]:
