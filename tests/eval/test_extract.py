@@ -8,6 +8,7 @@ from crossview.eval.extract import (
     extract_choice,
     extract_free,
     extract_point,
+    from_pixels,
     normalize_free,
     strip_reasoning,
     to_pixels,
@@ -139,6 +140,13 @@ def test_points_relative_formats() -> None:
     assert to_pixels(0, 0, 40, 30, "relative") == (-0.5, -0.5)
     with pytest.raises(ValueError, match="coord_format"):
         to_pixels(0, 0, 40, 30, "normalized")
+    # from_pixels is its inverse, and the one way a point is written for a model
+    assert from_pixels(19.5, 14.5, 40, 30, "relative-1000") == (500.0, 500.0)
+    assert from_pixels(-0.5, -0.5, 40, 30, "relative") == (0.0, 0.0)
+    for fmt in ("absolute", "relative", "relative-1000"):
+        assert to_pixels(*from_pixels(3.0, 7.0, 40, 30, fmt), 40, 30, fmt) == pytest.approx((3, 7))
+    with pytest.raises(ValueError, match="coord_format"):
+        from_pixels(0, 0, 40, 30, "normalized")
 
 
 def test_point_no_answer() -> None:

@@ -27,6 +27,7 @@ from crossview.classical.query import (
     type_from_id,
     type_from_text,
 )
+from crossview.eval.extract import from_pixels
 from crossview.render.palette import PALETTE
 
 if TYPE_CHECKING:
@@ -97,11 +98,7 @@ def render_answer(
     if ans.point is not None and size is not None:
         u, v = ans.point
         w, h = size
-        if coord_format == "absolute":
-            x, y = u, v
-        else:
-            scale = 1.0 if coord_format == "relative" else 1000.0
-            x, y = (u + 0.5) / w * scale, (v + 0.5) / h * scale
+        x, y = from_pixels(u, v, w, h, coord_format)
         return f'{{"point_2d": [{x:.2f}, {y:.2f}]}}'
     reason = ans.reason or "no method applies"
     return f"{REFUSAL} (classical solver: {_scrub(reason)})."

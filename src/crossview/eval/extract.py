@@ -370,6 +370,19 @@ def to_pixels(
     return x / scale * width - 0.5, y / scale * height - 0.5
 
 
+def from_pixels(
+    u: float, v: float, width: int, height: int, coord_format: str
+) -> tuple[float, float]:
+    """Convert pixel-centre coordinates ``(u, v)`` of a W x H image to ``coord_format``: the
+    inverse of :func:`to_pixels` (how a model is asked for, or shown, a point)."""
+    if coord_format == "absolute":
+        return float(u), float(v)
+    scale = {"relative": 1.0, "relative-1000": 1000.0}.get(coord_format)
+    if scale is None:
+        raise ValueError(f"coord_format must be one of {COORD_FORMATS}, got {coord_format!r}")
+    return (u + 0.5) / width * scale, (v + 0.5) / height * scale
+
+
 def extract_point(
     text: str | None, width: int, height: int, coord_format: str = "absolute"
 ) -> Extraction:

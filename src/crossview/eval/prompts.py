@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from crossview.eval.extract import from_pixels
 from crossview.eval.items import LETTERS, EvalItem, Prompt
 
 IMAGE_ORDER = 1000
@@ -202,9 +203,5 @@ def _oracle_text(item: EvalItem, answer: str, coord_format: str) -> str:
     u, v = gold_point(item.gold_mask)  # type: ignore[arg-type]
     gm = item.gold_mask
     assert gm is not None
-    if coord_format == "absolute":
-        x, y = u, v
-    else:
-        scale = 1.0 if coord_format == "relative" else 1000.0
-        x, y = (u + 0.5) / gm.width * scale, (v + 0.5) / gm.height * scale
+    x, y = from_pixels(u, v, gm.width, gm.height, coord_format)
     return f'{{"point_2d": [{x:.6g}, {y:.6g}]}}'

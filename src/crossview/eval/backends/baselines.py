@@ -8,6 +8,7 @@ from typing import Any
 
 from crossview.eval.backends import register
 from crossview.eval.backends.base import Backend
+from crossview.eval.extract import from_pixels
 from crossview.eval.items import Prompt, Response
 
 
@@ -30,13 +31,9 @@ class RandomBackend(Backend):
                 text = f"Answer: {rng.choice(p.letters)}"
             elif p.answer_kind == "point" and p.image_size is not None:
                 w, h = p.image_size
-                fx, fy = rng.random(), rng.random()
-                fmt = self.settings.coord_format
-                if fmt == "absolute":
-                    x, y = fx * w - 0.5, fy * h - 0.5
-                else:
-                    scale = 1.0 if fmt == "relative" else 1000.0
-                    x, y = fx * scale, fy * scale
+                # uniform over the image: (u, v) in [-0.5, W - 0.5) x [-0.5, H - 0.5)
+                u, v = rng.random() * w - 0.5, rng.random() * h - 0.5
+                x, y = from_pixels(u, v, w, h, self.settings.coord_format)
                 text = f'{{"point_2d": [{x:.3f}, {y:.3f}]}}'
             else:
                 text = ""
