@@ -10,25 +10,7 @@ from typing import Any
 import numpy as np
 
 from crossview.render.palette import PALETTE
-
-XVR_TYPES = (
-    "point_correspondence",
-    "directional_correspondence",
-    "spatial_verification",
-    "temporal_verification",
-    "viewpoint_localization",
-    "directional_view_localization",
-    "cross_scenario_localization",
-    "language_conditioned_localization",
-)
-CROSSPOINT_TYPES = (
-    "Fine-grained Grounding",
-    "Visibility Reasoning",
-    "Correspondence-Judgement",
-    "Correspondence-Pointing",
-)
-CROSSVIEW_TYPES = tuple(f"Q{k}" for k in range(1, 18))
-ALL_TYPES = CROSSVIEW_TYPES + XVR_TYPES + CROSSPOINT_TYPES
+from crossview.tasks import all_tasks
 
 _OPTION_LINE = re.compile(r"^\s*([A-Z])[.)]\s+(.*\S)\s*$")
 _COLOR_WORD = re.compile(r"\b(" + "|".join(PALETTE) + r")\b", re.I)
@@ -236,7 +218,7 @@ def open_options(question: str, images: list[np.ndarray]) -> tuple[list[str], li
 
 def type_from_id(item_id: str) -> str | None:
     """The question type written in a native sample id (``<scene>-<type>-<n>``), if any."""
-    for t in sorted(ALL_TYPES, key=len, reverse=True):
+    for t in sorted(all_tasks(), key=len, reverse=True):
         token = t.replace(" ", "_")
         if re.search(rf"(?:^|-){re.escape(token)}(?:-|$)", item_id):
             return t

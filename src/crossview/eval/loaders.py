@@ -21,6 +21,7 @@ from crossview.errors import BadInputError
 from crossview.eval.extract import COLOR_WORDS
 from crossview.eval.items import LETTERS, ChoiceKind, EvalItem, GoldMask, ImageSource
 from crossview.scene.store import iter_jsonl
+from crossview.tasks import point_tasks
 
 FORMATS = ("native", "crossviewer", "crosspoint", "tsv")
 PROTOCOLS = ("overlay", "region", "marker", "published")
@@ -34,7 +35,6 @@ _FORMAT_PROTOCOLS = {
     "crosspoint": ("marker",),
     "tsv": ("published",),
 }
-POINT_TYPES = ("Fine-grained Grounding", "Correspondence-Pointing")
 _OPTION_RE = re.compile(r"^\s*([A-Z])\s*[.)：:]\s*(.*\S)\s*$")
 
 
@@ -479,7 +479,7 @@ def _cp_item(
         if m and m.group(1) == LETTERS[len(options)]:
             options.append(m.group(2))
     gold_mask = None
-    if qtype in POINT_TYPES or len(answer) > 4:
+    if qtype in point_tasks() or len(answer) > 4:
         kind = "point"
         try:
             import base64

@@ -17,6 +17,7 @@ from crossview.tasks.base import (
     ViewKey,
     all_tasks,
     get_task,
+    point_tasks,
     register_task,
     tasks_of_family,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ViewKey",
     "all_tasks",
     "get_task",
+    "point_tasks",
     "register_task",
     "tasks_of_family",
 ]

@@ -461,6 +461,11 @@ def get_task(type_id: str) -> TaskGenerator:
     return tasks[type_id]()
 
 
+def point_tasks() -> list[str]:
+    """Type ids whose answer is a point (no options: ``TaskInfo.n_options == 0``)."""
+    return [t for t, c in all_tasks().items() if c.info.n_options == 0]
+
+
 def tasks_of_family(family: str) -> list[str]:
     """Type ids of one family (``crossview``, ``xvr``, ``crosspoint``) or of ``all``."""
     tasks = all_tasks()
