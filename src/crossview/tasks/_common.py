@@ -76,6 +76,13 @@ def label_options(*labels: tuple[str, str]) -> list[Option]:
 YES_NO = (("Yes", "yes"), ("No", "no"))
 
 
+def only(indices: list[int], what: str) -> int:
+    """The single index in ``indices``; ValueError when the question is not uniquely solvable."""
+    if len(indices) != 1:
+        raise ValueError(f"{what}: {len(indices)} options satisfy the question, expected 1")
+    return indices[0]
+
+
 def argmax_with_margin(values: Sequence[float], margin_ok) -> int | None:
     """Index of the largest value when ``margin_ok(best, second)`` holds, else None."""
     order = np.argsort(values)[::-1]

@@ -15,7 +15,7 @@ import numpy as np
 from crossview.geometry import unproject
 from crossview.render.markers import Mark
 from crossview.scene.model import View
-from crossview.tasks._common import YES_NO, label_options, shuffled, view_pairs
+from crossview.tasks._common import YES_NO, label_options, only, shuffled, view_pairs
 from crossview.tasks._points import (
     inside,
     min_sep_px,
@@ -32,7 +32,6 @@ from crossview.tasks.base import (
     TaskInfo,
     register_task,
 )
-from crossview.tasks.crossview_corr import only
 
 FINE = "Grounding (CrossPoint)"
 CORR = "Correspondence (CrossPoint)"

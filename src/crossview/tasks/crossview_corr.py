@@ -15,6 +15,7 @@ from crossview.tasks._common import (
     YES_NO,
     label_options,
     object_option,
+    only,
     shuffled,
     similar_first,
     view_pairs,
@@ -32,13 +33,6 @@ from crossview.tasks.base import (
 
 CORR = "Correspondence"
 VIS = "Visibility & Occlusion"
-
-
-def only(indices: list[int], what: str) -> int:
-    """The single index in ``indices``; ValueError when the question is not uniquely solvable."""
-    if len(indices) != 1:
-        raise ValueError(f"{what}: {len(indices)} options satisfy the question, expected 1")
-    return indices[0]
 
 
 def _retrieval(

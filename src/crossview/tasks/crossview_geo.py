@@ -17,6 +17,7 @@ from crossview.tasks._common import (
     argmax_with_margin,
     label_options,
     object_option,
+    only,
     shuffled,
     time_pairs,
     view_pairs,
@@ -31,7 +32,6 @@ from crossview.tasks.base import (
     TaskInfo,
     register_task,
 )
-from crossview.tasks.crossview_corr import only
 
 GEO = "Geometric"
 PHYS = "Physical Reasoning"

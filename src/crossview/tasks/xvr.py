@@ -18,7 +18,7 @@ from crossview.geometry import camera_relation, epipolar_distance, fundamental_m
 from crossview.render.markers import Mark
 from crossview.render.metrics import ssim
 from crossview.scene.model import View
-from crossview.tasks._common import shuffled
+from crossview.tasks._common import only, shuffled
 from crossview.tasks._points import (
     free_points,
     inside,
@@ -37,7 +37,6 @@ from crossview.tasks.base import (
     ViewKey,
     register_task,
 )
-from crossview.tasks.crossview_corr import only
 
 # XVR's three categories (Correspondence, Verification, Localization), qualified so that a
 # report over several families does not merge them with CrossView's "Correspondence"
