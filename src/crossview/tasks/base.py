@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from crossview.geometry import project_points, rle_decode
+from crossview.geometry import project_points
 from crossview.render.markers import Mark
 from crossview.scene.model import Scene, View
 
@@ -246,7 +246,8 @@ class SceneContext:
         self.q = quality or QualityConfig()
         self.others: dict[str, Scene] = others or {}
         self.rejections = Rejections()
-        self._masks: dict[tuple[str, int, int], np.ndarray] = {}
+        # by the view object (views of other scenes share camera names and timesteps)
+        self._masks: dict[tuple[int, int, str], np.ndarray | None] = {}
 
     # views -------------------------------------------------------------------------------
 
@@ -267,18 +268,18 @@ class SceneContext:
     # objects -----------------------------------------------------------------------------
 
     def mask(self, view: View, tid: int) -> np.ndarray:
-        k = (view.camera.name, view.timestep, tid)
+        """(H, W) bool visible mask (cached)."""
+        k = (id(view), tid, "visible")
         if k not in self._masks:
             self._masks[k] = view.mask(tid)
-        return self._masks[k]
+        return self._masks[k]  # type: ignore[return-value]
 
     def amodal(self, view: View, tid: int) -> np.ndarray | None:
-        rle = None if view.masks.amodal is None else view.masks.amodal.get(tid)
-        if view.masks.amodal is None:
-            return None
-        if rle is None:
-            return np.zeros((view.camera.height, view.camera.width), bool)
-        return rle_decode(rle)
+        """(H, W) bool amodal mask (cached), or None when the view has no amodal masks."""
+        k = (id(view), tid, "amodal")
+        if k not in self._masks:
+            self._masks[k] = view.amodal_mask(tid)
+        return self._masks[k]
 
     def min_px(self, view: View) -> float:
         return self.q.min_visible_px * view.camera.width * view.camera.height / (320 * 240)
