@@ -338,8 +338,55 @@ class Q12(TaskGenerator):
         return only([k for k, f in enumerate(fr) if f >= max(fr) - 1e-12], "Q12")
 
 
+class _PairOrder(TaskGenerator):
+    """Two objects in a stated order in Image 1 (left of / nearer than): is that order kept
+    in Image 2? Subclasses give the signed measure, its drop reason and the two labels."""
+
+    too_close = ""
+    """Drop reason when the measure is within its margin in either image."""
+    kept_flipped: tuple[tuple[str, str], tuple[str, str]] = (("", ""), ("", ""))
+    """(text, label) of the option for "order kept", then for "order flipped"."""
+
+    def signed(self, ctx: SceneContext, view: View, a: int, b: int) -> float | None:
+        """The measure from a to b in ``view``, positive in the stated order; None within its
+        margin."""
+        raise NotImplementedError
+
+    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
+        for va, vb in view_pairs(ctx, rng):
+            shared = [t for t in ctx.well_visible_ids(va) if t in ctx.well_visible_ids(vb)]
+            for _ in range(min(6, len(shared) * (len(shared) - 1) // 2)):
+                a, b = (int(x) for x in rng.choice(shared, 2, replace=False))
+                sa, sb = self.signed(ctx, va, a, b), self.signed(ctx, vb, a, b)
+                if sa is None or sb is None:
+                    self.drop(ctx, self.too_close)
+                    continue
+                if sa < 0:  # name them in the order Image 1 shows
+                    a, b, sb = b, a, -sb
+                refs = [Ref(0, a), Ref(0, b), Ref(1, a), Ref(1, b)]
+                yield Candidate(
+                    self.info.type_id,
+                    [ctx.key(va), ctx.key(vb)],
+                    refs,
+                    self.phrase(rng),
+                    label_options(*self.kept_flipped),
+                    gold=0 if sb > 0 else 1,
+                    permutable=False,
+                    same_color=[[0, 2], [1, 3]],
+                )
+
+    def solve(self, ctx: SceneContext, q: Grounded) -> int:
+        a, b = q.query[0].track_id, q.query[1].track_id
+        sa, sb = self.signed(ctx, q.views[0], a, b), self.signed(ctx, q.views[1], a, b)
+        if sa is None or sb is None or sa <= 0:
+            raise ValueError(
+                f"{self.info.type_id}: the stated order in Image 1 is wrong or too close"
+            )
+        return q.option_labels.index(self.kept_flipped[0 if sb > 0 else 1][1])
+
+
 @register_task
-class Q13(TaskGenerator):
+class Q13(_PairOrder):
     info = TaskInfo("Q13", "Left-right arrangement flip detection", "crossview", GEO, 2)
     phrasings = (
         "In Image 1, {R0} is to the left of {R1}. In Image 2 the same two "
@@ -350,45 +397,16 @@ class Q13(TaskGenerator):
         "left-right order, or flipped?",
     )
 
-    def order(self, ctx: SceneContext, view: View, a: int, b: int) -> float | None:
+    too_close = "left_right_too_close"
+    kept_flipped = (("The same", "same"), ("Flipped", "flipped"))
+
+    def signed(self, ctx: SceneContext, view: View, a: int, b: int) -> float | None:
         """u(b) - u(a) of the projected centres when clearly separated, else None."""
         pa, pb = ctx.project_center(view, a), ctx.project_center(view, b)
         if pa is None or pb is None:
             return None
         du = float(pb[0][0] - pa[0][0])
         return du if abs(du) >= ctx.q.lr_min_px * view.camera.width else None
-
-    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
-        for va, vb in view_pairs(ctx, rng):
-            shared = [t for t in ctx.well_visible_ids(va) if t in ctx.well_visible_ids(vb)]
-            for _ in range(min(6, len(shared) * (len(shared) - 1) // 2)):
-                a, b = (int(x) for x in rng.choice(shared, 2, replace=False))
-                du_a, du_b = self.order(ctx, va, a, b), self.order(ctx, vb, a, b)
-                if du_a is None or du_b is None:
-                    self.drop(ctx, "left_right_too_close")
-                    continue
-                if du_a < 0:
-                    a, b, du_b = b, a, -du_b
-                gold = 0 if du_b > 0 else 1
-                refs = [Ref(0, a), Ref(0, b), Ref(1, a), Ref(1, b)]
-                yield Candidate(
-                    "Q13",
-                    [ctx.key(va), ctx.key(vb)],
-                    refs,
-                    self.phrase(rng),
-                    label_options(("The same", "same"), ("Flipped", "flipped")),
-                    gold=gold,
-                    permutable=False,
-                    same_color=[[0, 2], [1, 3]],
-                )
-
-    def solve(self, ctx: SceneContext, q: Grounded) -> int:
-        a, b = q.query[0].track_id, q.query[1].track_id
-        du_a = self.order(ctx, q.views[0], a, b)
-        du_b = self.order(ctx, q.views[1], a, b)
-        if du_a is None or du_b is None or du_a <= 0:
-            raise ValueError("Q13: the stated order in Image 1 is wrong or too close")
-        return q.option_labels.index("same" if du_b > 0 else "flipped")
 
 
 @register_task
@@ -442,7 +460,7 @@ class Q14(TaskGenerator):
 
 
 @register_task
-class Q15(TaskGenerator):
+class Q15(_PairOrder):
     info = TaskInfo("Q15", "Depth-relation consistency", "crossview", GEO, 2)
     phrasings = (
         "In Image 1, {R0} is closer to the camera than {R1}. In Image 2, "
@@ -453,43 +471,16 @@ class Q15(TaskGenerator):
         "and {R3}?",
     )
 
-    def gap(self, ctx: SceneContext, view: View, a: int, b: int) -> float | None:
+    too_close = "depth_gap_too_small"
+    kept_flipped = YES_NO
+
+    def signed(self, ctx: SceneContext, view: View, a: int, b: int) -> float | None:
         """z(b) - z(a) in the view's camera frame (m) when beyond the margin, else None."""
         pa, pb = ctx.project_center(view, a), ctx.project_center(view, b)
         if pa is None or pb is None:
             return None
         dz = pb[1] - pa[1]
         return dz if abs(dz) >= ctx.q.depth_gap_m else None
-
-    def propose(self, ctx: SceneContext, rng: np.random.Generator) -> Iterator[Candidate]:
-        for va, vb in view_pairs(ctx, rng):
-            shared = [t for t in ctx.well_visible_ids(va) if t in ctx.well_visible_ids(vb)]
-            for _ in range(min(6, len(shared) * (len(shared) - 1) // 2)):
-                a, b = (int(x) for x in rng.choice(shared, 2, replace=False))
-                ga, gb = self.gap(ctx, va, a, b), self.gap(ctx, vb, a, b)
-                if ga is None or gb is None:
-                    self.drop(ctx, "depth_gap_too_small")
-                    continue
-                if ga < 0:
-                    a, b, gb = b, a, -gb
-                refs = [Ref(0, a), Ref(0, b), Ref(1, a), Ref(1, b)]
-                yield Candidate(
-                    "Q15",
-                    [ctx.key(va), ctx.key(vb)],
-                    refs,
-                    self.phrase(rng),
-                    label_options(*YES_NO),
-                    gold=0 if gb > 0 else 1,
-                    permutable=False,
-                    same_color=[[0, 2], [1, 3]],
-                )
-
-    def solve(self, ctx: SceneContext, q: Grounded) -> int:
-        a, b = q.query[0].track_id, q.query[1].track_id
-        ga, gb = self.gap(ctx, q.views[0], a, b), self.gap(ctx, q.views[1], a, b)
-        if ga is None or gb is None or ga <= 0:
-            raise ValueError("Q15: the stated depth order in Image 1 is wrong or too close")
-        return q.option_labels.index("yes" if gb > 0 else "no")
 
 
 @register_task
