@@ -110,6 +110,34 @@ def separated(uv: np.ndarray, others: list[np.ndarray], min_px: float) -> bool:
     return all(float(np.linalg.norm(uv - o)) >= min_px for o in others)
 
 
+def distractor_dots(
+    view: View, gold_uv: np.ndarray, gold_P: np.ndarray, pool: np.ndarray, n: int
+) -> list[np.ndarray] | None:
+    """The gold dot and ``n - 1`` distractors from ``pool``, in pool order: each projecting
+    inside ``view``, >= 5 cm from the gold point in 3D and >= :func:`min_sep_px` from every dot
+    chosen; None when the pool has too few.
+
+    Args:
+        view: the image the dots are drawn in.
+        gold_uv: (2,) pixel of the gold point in ``view``.
+        gold_P: (3,) the gold point, world frame, metres.
+        pool: (M, 3) candidate distractor points, world frame, metres.
+        n: dots wanted, the gold included.
+
+    Returns:
+        ``[gold_uv, uv_1, ...]``, (2,) pixels each, or None.
+    """
+    puv, pz = project(view, pool)
+    chosen = [gold_uv]
+    sep = min_sep_px(view)
+    for p, uv, ok in zip(pool, puv, inside(view, puv, pz), strict=False):
+        if len(chosen) == n:
+            break
+        if ok and np.linalg.norm(p - gold_P) >= 0.05 and separated(uv, chosen, sep):
+            chosen.append(uv)
+    return chosen if len(chosen) == n else None
+
+
 def min_sep_px(view: View) -> float:
     """Least pixel distance between markers of one question: 6% of the image width."""
     return 0.06 * view.camera.width

@@ -17,10 +17,10 @@ from crossview.render.markers import Mark
 from crossview.scene.model import View
 from crossview.tasks._common import YES_NO, label_options, only, shuffled, view_pairs
 from crossview.tasks._points import (
+    distractor_dots,
     inside,
     min_sep_px,
     project,
-    separated,
     surface_points,
 )
 from crossview.tasks.base import (
@@ -265,14 +265,8 @@ class CorrespondenceJudgement(TaskGenerator):
         n = self.info.n_options
         for va, vb, P, _tid, uv_b in _correspondence(self, ctx, rng):
             pool, _ = surface_points(ctx, vb, rng, 40)
-            puv, pz = project(vb, pool)
-            chosen = [uv_b]
-            for p, uv, ok in zip(pool, puv, inside(vb, puv, pz)):
-                if ok and np.linalg.norm(p - P) >= 0.05 and separated(uv, chosen, min_sep_px(vb)):
-                    chosen.append(uv)
-                if len(chosen) == n:
-                    break
-            if len(chosen) < n:
+            chosen = distractor_dots(vb, uv_b, P, pool, n)
+            if chosen is None:
                 self.drop(ctx, "too_few_separated_distractors")
                 continue
             (uv_a,), _ = project(va, P)

@@ -20,11 +20,11 @@ from crossview.render.metrics import ssim
 from crossview.scene.model import View
 from crossview.tasks._common import only, shuffled
 from crossview.tasks._points import (
+    distractor_dots,
     free_points,
     inside,
     min_sep_px,
     project,
-    separated,
     surface_points,
 )
 from crossview.tasks.base import (
@@ -112,15 +112,8 @@ class PointCorrespondence(TaskGenerator):
             use_free = rng.random(60) >= 0.7
             pool = np.concatenate([surf[~use_free[: len(surf)]], free[use_free]])
             pool = pool[rng.permutation(len(pool))]
-            puv, pz = project(tg, pool)
-            chosen: list[np.ndarray] = [gold_uv]
-            sep = min_sep_px(tg)
-            for p, uv, ok in zip(pool, puv, inside(tg, puv, pz)):
-                if ok and np.linalg.norm(p - P) >= 0.05 and separated(uv, chosen, sep):
-                    chosen.append(uv)
-                if len(chosen) == n:
-                    break
-            if len(chosen) < n:
+            chosen = distractor_dots(tg, gold_uv, P, pool, n)
+            if chosen is None:
                 self.drop(ctx, "too_few_separated_distractors")
                 continue
             marks = [
