@@ -35,7 +35,7 @@ from crossview.errors import BadInputError
 from crossview.files import atomic_write
 from crossview.scene.store import link_or_copy, list_scenes, read_scene, write_json
 from crossview.scene.validate import validate_paths
-from crossview.tasks.base import Candidate, Rejections, SceneContext, get_task
+from crossview.tasks.base import Candidate, Option, Rejections, SceneContext, get_task
 
 SPLITS = ("train", "val", "test")
 
@@ -205,26 +205,35 @@ def _interleave(per_scene: dict[str, list[Candidate]], rng: np.random.Generator)
     return out
 
 
+def _object_masks(cand: Candidate, ctx: SceneContext, o: Option) -> list[tuple[int, np.ndarray]]:
+    """(view index, visible mask) of the object option ``o`` names, in each image it is marked
+    in (its same-colour group), where it has visible pixels; empty for other options."""
+    if o.ref is None:
+        return []
+    groups = {k: g for g in cand.same_color for k in g}
+    out = []
+    for k in groups.get(o.ref, [o.ref]):
+        ref = cand.refs[k]
+        m = ctx.mask(ctx.view(cand.views[ref.view]), ref.track_id)
+        if m.any():
+            out.append((ref.view, m))
+    return out
+
+
 def option_rows(cand: Candidate, ctx: SceneContext) -> list[list[tuple[int, float]]]:
     """Per option, (view index, image row / height) of what it names: the centroid of the
     object's visible mask in each image it is marked in (object options), or the option's
     mark in the last image, an arrow by its head (marker options); empty for other options."""
-    groups = {k: g for g in cand.same_color for k in g}
     out: list[list[tuple[int, float]]] = []
     for o in cand.options:
-        rows: list[tuple[int, float]] = []
-        if o.ref is not None:
-            for k in groups.get(o.ref, [o.ref]):
-                ref = cand.refs[k]
-                view = ctx.view(cand.views[ref.view])
-                ys = np.nonzero(ctx.mask(view, ref.track_id))[0]
-                if len(ys):
-                    rows.append((ref.view, float(ys.mean()) / view.camera.height))
-        elif o.label is not None:
-            for m in cand.marks:
-                if m.color == o.label and m.view == len(cand.views) - 1:
-                    uv = m.uv_end if m.kind == "arrow" and m.uv_end is not None else m.uv
-                    rows.append((m.view, uv[1] / ctx.view(cand.views[m.view]).camera.height))
+        rows = [
+            (v, float(np.nonzero(m)[0].mean()) / m.shape[0]) for v, m in _object_masks(cand, ctx, o)
+        ]
+        if o.ref is None and o.label is not None:
+            for mk in cand.marks:
+                if mk.color == o.label and mk.view == len(cand.views) - 1:
+                    uv = mk.uv_end if mk.kind == "arrow" and mk.uv_end is not None else mk.uv
+                    rows.append((mk.view, uv[1] / ctx.view(cand.views[mk.view]).camera.height))
         out.append(rows)
     return out
 
@@ -232,18 +241,7 @@ def option_rows(cand: Candidate, ctx: SceneContext) -> list[list[tuple[int, floa
 def option_sizes(cand: Candidate, ctx: SceneContext) -> list[list[tuple[int, float]]]:
     """Per option, (view index, visible area / image area) of the object it names in each
     image it is marked in; empty for options that are not objects."""
-    groups = {k: g for g in cand.same_color for k in g}
-    out: list[list[tuple[int, float]]] = []
-    for o in cand.options:
-        sizes: list[tuple[int, float]] = []
-        if o.ref is not None:
-            for k in groups.get(o.ref, [o.ref]):
-                ref = cand.refs[k]
-                m = ctx.mask(ctx.view(cand.views[ref.view]), ref.track_id)
-                if m.any():
-                    sizes.append((ref.view, float(m.mean())))
-        out.append(sizes)
-    return out
+    return [[(v, float(m.mean())) for v, m in _object_masks(cand, ctx, o)] for o in cand.options]
 
 
 def balance_keys(cand: Candidate) -> list[set[str]]:
