@@ -83,7 +83,10 @@ class TestEssentialFundamental:
         assert np.all(d0 > 0) and np.all(d1 > 0)
         F = fundamental_matrix(K0, c0, K1, c1)
         assert np.linalg.norm(F) == pytest.approx(1.0, abs=1e-12)
-        assert np.all(epipolar_distance(uv0, uv1, F) < 1e-6)
+        # exact up to rounding: 1e-12 px typically; a point close to the epipole, where the
+        # line's normal is short, reached 1.02e-6 px in a CI run, hence 1e-4 px (far below a
+        # pixel, and the 5 px check below fixes the scale)
+        assert np.all(epipolar_distance(uv0, uv1, F) < 1e-4)
         # A match moved 5 px off its epipolar line is found 5 px away.
         lines = epipolar_lines(uv0, F)
         np.testing.assert_allclose(np.hypot(lines[:, 0], lines[:, 1]), 1.0, atol=1e-12)
