@@ -41,7 +41,8 @@ def read_records(path: Path, split: str | None = None) -> list[dict[str, Any]]:
             raise BadInputError(f"not JSON: {exc.msg}", file=file, record=f"line {n + 1}") from None
         if split and rec.get("split") not in (None, split):
             continue
-        if Record.from_json(rec, file, f"line {n + 1}").answer_kind == "point":
+        kind = Record.from_json(rec, file, f"line {n + 1}", id_keys=("sample_id", "id")).answer_kind
+        if kind == "point":
             continue
         out.append(rec)
     return out
