@@ -43,6 +43,11 @@ def test_defaults_are_decided_once() -> None:
     free = Record.from_json({**MINIMAL, "options": []}, id_keys=("sample_id", "id"))
     assert free.answer_kind == "free" == default_answer_kind([])
     assert rec.family == "" and not rec.open_ended and rec.protocols == {}
+    # a record without an id is numbered by its reader, as the harness numbers lines
+    anon = {k: v for k, v in MINIMAL.items() if k != "id"}
+    assert Record.from_json(anon, default_id="7").sample_id == "7"
+    with pytest.raises(BadInputError, match="sample_id"):
+        Record.from_json(anon)
     # unknown fields survive a round trip
     odd = Record.from_json({**MINIMAL, "sample_id": "x", "extra_field": 3})
     assert odd.to_json()["extra_field"] == 3

@@ -247,7 +247,7 @@ def test_silhouettes_beyond_the_image_border_are_measured(run):
         pad = r.max_pad
         cam = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, v.camera.name)
         geom = m.geom(f"obj{tid}").id
-        ids = r.segmentation_padded(d, cam, np.array([geom]), pad)
+        ids = r.segmentation_only(d, cam, np.array([geom]), pad)
     full = ids == geom
     assert full.shape == (CONFIG.height + 2 * pad, CONFIG.width + 2 * pad)
     crop = full[pad : pad + CONFIG.height, pad : pad + CONFIG.width]

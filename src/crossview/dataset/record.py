@@ -122,6 +122,7 @@ class Record:
         file: str | Path | None = None,
         where: str | None = None,
         id_keys: tuple[str, ...] = ("sample_id",),
+        default_id: str | None = None,
     ) -> Record:
         """Parse and check one record; BadInputError names ``file``, ``where`` and the field.
 
@@ -129,10 +130,12 @@ class Record:
             obj: the decoded JSON object.
             file, where: the file and the record's place in it (``line 3 (cv-002)``).
             id_keys: fields tried in turn for the record's id (a CrossViewer file says ``id``).
+            default_id: the id of a record that has none of ``id_keys`` (the harness numbers
+                such records by line); without it such a record is an error.
         """
         if not isinstance(obj, dict):
             raise BadInputError("a record must be a JSON object", file=file, record=where)
-        sid = next((obj[k] for k in id_keys if obj.get(k) is not None), None)
+        sid = next((obj[k] for k in id_keys if obj.get(k) not in (None, "")), default_id)
         if sid is None:
             raise BadInputError(
                 f"missing field '{id_keys[0]}'", file=file, record=where, field=id_keys[0]
@@ -149,10 +152,7 @@ class Record:
                 "views must be a non-empty list", file=file, record=where, field="views"
             )
         options = obj.get("options") or []
-        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
-            raise BadInputError(
-                "options must be a list of strings", file=file, record=where, field="options"
-            )
+        _check_strings(options, file, where, "options")
         kind = obj.get("answer_kind") or default_answer_kind(options)
         if kind not in ANSWER_KINDS:
             raise BadInputError(

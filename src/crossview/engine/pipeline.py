@@ -22,7 +22,7 @@ import json
 import pickle
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,6 +244,17 @@ def option_sizes(cand: Candidate, ctx: SceneContext) -> list[list[tuple[int, flo
     return [[(v, float(m.mean())) for v, m in _object_masks(cand, ctx, o)] for o in cand.options]
 
 
+def _distinct_per_view(
+    per_option: list[list[tuple[int, float]]],
+) -> Iterator[tuple[int, list[float]]]:
+    """(view index, one value per option) for each view where every option has a value and
+    no two are equal (ties give no rank), from per-option (view, value) lists."""
+    for v in sorted({v for values in per_option for v, _ in values}):
+        at = [dict(values).get(v) for values in per_option]
+        if all(x is not None for x in at) and len(set(at)) == len(at):
+            yield v, at  # type: ignore[misc]
+
+
 def balance_keys(cand: Candidate) -> list[set[str]]:
     """Per option, what it means beyond its letter: the camera of an image option, the label
     of a label option (alone and with the camera of each image: "no" when Image 2 is the
@@ -268,19 +279,12 @@ def balance_keys(cand: Candidate) -> list[set[str]]:
     # the rank of each option from the top of each image it is shown in: which candidate is
     # highest or lowest must not tell the answer (the nearest object is the least hidden, and
     # grows most); ties (arrows from one tail) give no rank
-    views = {v for rows in cand.rows for v, _ in rows}
-    for v in sorted(views):
-        at = [dict(rows).get(v) for rows in cand.rows]
-        if any(x is None for x in at) or len(set(at)) < len(at):
-            continue
+    for v, at in _distinct_per_view(cand.rows):
         for rank, i in enumerate(np.argsort(at, kind="stable")):
             out[int(i)].add(f"row_rank:{v}:{rank}")
     # and the largest object in each image: the nearest object is the largest, and it is the
     # occluder (Q8) more often than chance (a key per size rank cut Q8 and Q11 by half)
-    for v in sorted({v for sizes in cand.sizes for v, _ in sizes}):
-        at = [dict(sizes).get(v) for sizes in cand.sizes]
-        if any(x is None for x in at) or len(set(at)) < len(at):
-            continue
+    for v, at in _distinct_per_view(cand.sizes):
         out[int(np.argmax(at))].add(f"largest:{v}")
     return out
 

@@ -242,7 +242,7 @@ def _native_item(
     f = res.file
     iid = _item_id(obj, ("sample_id", "id"), line_no)
     where = f"line {line_no + 1} ({iid})"
-    rec = Record.from_json(obj, f, where, id_keys=("sample_id", "id"))
+    rec = Record.from_json(obj, f, where, id_keys=("sample_id", "id"), default_id=iid)
     views = rec.views
     pv = rec.view(protocol, f, where)
     if pv is None:

@@ -41,6 +41,7 @@ from crossview.geometry.masks import (
     rle_area,
     rle_decode,
     rle_encode,
+    touches_border,
     visible_fraction,
 )
 from crossview.geometry.projection import (
@@ -90,6 +91,7 @@ __all__ = [
     "rle_area",
     "rle_decode",
     "rle_encode",
+    "touches_border",
     "transform_points",
     "triangulate",
     "unproject",

@@ -186,6 +186,12 @@ def mask_iou(a: ArrayLike, b: ArrayLike) -> float:
     return float(np.count_nonzero(ma & mb) / union)
 
 
+def touches_border(mask: ArrayLike) -> bool:
+    """Whether an (H, W) mask has a pixel in the first or last row or column of the image."""
+    m = as_mask("mask", mask)
+    return bool(m[0].any() or m[-1].any() or m[:, 0].any() or m[:, -1].any())
+
+
 def visible_fraction(visible: ArrayLike, amodal: ArrayLike) -> float:
     """Return the fraction of the amodal (full-extent) mask that is visible.
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from crossview.geometry.masks import rle_area, rle_decode, rle_encode
+from crossview.geometry.masks import rle_area, rle_decode, rle_encode, touches_border
 
 Rle = dict[str, Any]
 """A COCO run-length encoding ``{"size": [H, W], "counts": str}``."""
@@ -274,12 +274,11 @@ class View:
         """Whether :meth:`visible_fraction` is the object's true visible share: amodal masks
         exist and the object either stays inside the image or its pixels beyond the border
         were measured."""
-        m = self.amodal_mask(track_id)
-        if m is None:
+        if self.masks.amodal is None:
             return False
         if self.beyond_area(track_id) is not None:
             return True
-        return not bool(m[0].any() or m[-1].any() or m[:, 0].any() or m[:, -1].any())
+        return not touches_border(self.amodal_mask(track_id))
 
     def release(self) -> None:
         """Drop lazily loaded arrays to free memory; they reload on next use."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from crossview.geometry.masks import touches_border
 from crossview.scene.model import Camera, Instance, Scene, View, masks_from_arrays
 from crossview.sources.sim import world as wd
 from crossview.sources.sim.config import GENERATOR_VERSION, SimConfig
@@ -284,22 +285,18 @@ def _disjoint_groups(rects: dict[int, tuple[float, float, float, float]]) -> lis
 
 
 def _amodal_groups(
-    corners: dict[int, np.ndarray], K: np.ndarray, cam_to_world: np.ndarray, w: int, h: int
+    rects: dict[int, tuple[float, float, float, float] | None], w: int, h: int
 ) -> list[list[int]]:
-    """Group the objects that may reach into the image so that projected bounding boxes in a
-    group do not overlap (one render per group)."""
-    rects = {}
-    for tid, r in _projected_rects(corners, K, cam_to_world).items():
+    """Group the objects that may reach into the image so that their projected bounding boxes
+    (:func:`_projected_rects`) do not overlap within a group (one render per group)."""
+    inside = {}
+    for tid, r in rects.items():
         if r is None:
             r = (-1e9, -1e9, 1e9, 1e9)
         elif r[2] < -0.5 or r[3] < -0.5 or r[0] > w - 0.5 or r[1] > h - 0.5:
             continue  # outside the image: no amodal pixels
-        rects[tid] = r
-    return _disjoint_groups(rects)
-
-
-def _touches_border(mask: np.ndarray) -> bool:
-    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
+        inside[tid] = r
+    return _disjoint_groups(inside)
 
 
 def _beyond_border(
@@ -319,7 +316,7 @@ def _beyond_border(
     need: dict[int, tuple[float, float, float, float]] = {}
     pads: dict[int, int] = {}
     for t, m in amodal.items():
-        if not m.any() or not _touches_border(m):
+        if not m.any() or not touches_border(m):
             beyond[t] = 0
             continue
         r = rects.get(t)
@@ -332,7 +329,7 @@ def _beyond_border(
         need[t], pads[t] = r, pad
     for group in _disjoint_groups(need):
         pad = max(pads[t] for t in group)
-        ids = renderer.segmentation_padded(
+        ids = renderer.segmentation_only(
             sim.data, cam_id, np.array([sim.geom[t] for t in group]), pad
         )
         for t in group:
@@ -477,12 +474,12 @@ def _render_view(
     if cfg.amodal:
         clock = time.perf_counter()
         amodal = {t: np.zeros((cfg.height, cfg.width), dtype=bool) for t in sim.track_ids}
-        for group in _amodal_groups(corners, K, c2w, cfg.width, cfg.height):
+        rects = _projected_rects(corners, K, c2w)
+        for group in _amodal_groups(rects, cfg.width, cfg.height):
             ids = renderer.segmentation_only(d, cam_id, np.array([sim.geom[t] for t in group]))
             for t in group:
                 amodal[t] = ids == sim.geom[t]
             tm.passes["amodal"] += 1
-        rects = _projected_rects(corners, K, c2w)
         beyond = _beyond_border(sim, renderer, cam_id, amodal, rects, tm)
         tm.amodal += time.perf_counter() - clock
     camera = Camera(name, cfg.width, cfg.height, K, c2w, role=role)

@@ -190,7 +190,7 @@ class SceneRenderer:
             w, h = self.width + 2 * pad, self.height + 2 * pad
             rect = mj.MjrRect(0, 0, w, h)
             rgb = np.empty((h, w, 3), dtype=np.uint8)
-            zbuf = np.empty((h, w), dtype=np.float32)
+            zbuf = np.empty((h, w), dtype=np.float32) if want_depth else None
         self._gl.make_current()
         self._update(data, camera_id)
         flags = self._scene.flags
@@ -243,52 +243,36 @@ class SceneRenderer:
         """
         return self._segment_pass(data, camera_id, want_depth=True)
 
-    def segmentation_only(self, data: Any, camera_id: int, geoms: np.ndarray) -> np.ndarray:
+    def segmentation_only(
+        self, data: Any, camera_id: int, geoms: np.ndarray, pad: int = 0
+    ) -> np.ndarray:
         """Geom ids per pixel with every geom hidden except ``geoms`` (for amodal masks).
 
-        Args:
-            geoms: (G,) int geom ids to draw.
-
-        Returns:
-            (H, W) int32 geom id per pixel, -1 elsewhere.
-        """
-        groups = self.model.geom_group
-        groups[:] = 5  # group 5 is hidden by the default visual options
-        groups[np.asarray(geoms, dtype=np.int64)] = 0
-        try:
-            ids, _ = self._segment_pass(data, camera_id, want_depth=False)
-        finally:
-            groups[:] = self._original_groups
-        return ids
-
-    def segmentation_padded(
-        self, data: Any, camera_id: int, geoms: np.ndarray, pad: int
-    ) -> np.ndarray:
-        """Geom ids on the image grid extended by ``pad`` pixels on every side (only ``geoms``
-        drawn): what the camera would see on a larger sensor with the same focal length and
-        principal point, so that pixel ``(u, v)`` of the image is ``(u + pad, v + pad)`` here.
-
-        Used to measure how much of an object's silhouette lies beyond the image border.
-        MuJoCo has no principal-point offset, so the larger sensor is a wider vertical field of
-        view, ``2 atan((H / 2 + pad) / f)``, set on the camera for this pass only.
+        With ``pad`` > 0 the image grid is extended by ``pad`` pixels on every side: what the
+        camera would see on a larger sensor with the same focal length and principal point, so
+        that pixel ``(u, v)`` of the image is ``(u + pad, v + pad)`` here. That measures how
+        much of a silhouette lies beyond the image border. MuJoCo has no principal-point
+        offset, so the larger sensor is a wider vertical field of view,
+        ``2 atan((H / 2 + pad) / f)``, set on the camera for this pass only.
 
         Args:
             geoms: (G,) int geom ids to draw.
-            pad: pixels added on each side, 1 to :attr:`max_pad`.
+            pad: pixels added on each side, 0 to :attr:`max_pad`.
 
         Returns:
             (H + 2 pad, W + 2 pad) int32 geom id per pixel, -1 elsewhere.
         """
         pad = int(pad)
-        if not 0 < pad <= self.max_pad:
-            raise ValueError(f"pad must be 1-{self.max_pad} pixels, got {pad}")
+        if not 0 <= pad <= self.max_pad:
+            raise ValueError(f"pad must be 0-{self.max_pad} pixels, got {pad}")
         fovy = self.model.cam_fovy
         original = float(fovy[camera_id])
-        f = 0.5 * self.height / np.tan(np.deg2rad(original) / 2.0)
         groups = self.model.geom_group
         groups[:] = 5  # group 5 is hidden by the default visual options
         groups[np.asarray(geoms, dtype=np.int64)] = 0
-        fovy[camera_id] = np.rad2deg(2.0 * np.arctan((0.5 * self.height + pad) / f))
+        if pad:
+            f = 0.5 * self.height / np.tan(np.deg2rad(original) / 2.0)
+            fovy[camera_id] = np.rad2deg(2.0 * np.arctan((0.5 * self.height + pad) / f))
         try:
             ids, _ = self._segment_pass(data, camera_id, want_depth=False, pad=pad)
         finally:
