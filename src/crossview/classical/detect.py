@@ -53,21 +53,32 @@ class Arrow:
         return d / max(float(np.linalg.norm(d)), 1e-9)
 
 
+def _channel_max(a: np.ndarray) -> np.ndarray:
+    """Maximum over the last (3-channel) axis, (H, W); much faster than ``max(axis=2)``."""
+    return np.maximum(np.maximum(a[..., 0], a[..., 1]), a[..., 2])
+
+
 def color_distance(image: np.ndarray, color: str) -> np.ndarray:
-    """Per-pixel max-abs RGB difference to a palette colour, (H, W) int."""
-    rgb = np.asarray(PALETTE[color], np.int16)
-    return np.abs(image.astype(np.int16) - rgb).max(axis=2)
+    """Per-pixel max-abs RGB difference to a palette colour, (H, W) uint8 (0-255)."""
+    r, g, b = PALETTE[color]
+    img = np.ascontiguousarray(image, dtype=np.uint8)
+    return _channel_max(cv2.absdiff(img, (float(r), float(g), float(b), 0.0)))
+
+
+def brightness(image: np.ndarray) -> np.ndarray:
+    """Per-pixel maximum RGB channel, (H, W) uint8."""
+    return _channel_max(image)
 
 
 def dark_mask(image: np.ndarray) -> np.ndarray:
     """Pixels dark enough to belong to a marker's outline, (H, W) bool."""
-    return image.max(axis=2) <= _DARK_MAX
+    return brightness(image) <= _DARK_MAX
 
 
-def _ring_darkness(image: np.ndarray, u: float, v: float, radius: float) -> float:
-    """Fraction of rays from (u, v) that cross a darkish pixel just outside ``radius``."""
-    h, w = image.shape[:2]
-    bright = image.max(axis=2)
+def _ring_darkness(bright: np.ndarray, u: float, v: float, radius: float) -> float:
+    """Fraction of rays from (u, v) that cross a darkish pixel just outside ``radius``
+    (``bright``: :func:`brightness` of the image)."""
+    h, w = bright.shape[:2]
     ang = np.linspace(0, 2 * np.pi, 16, endpoint=False)
     rr = radius + np.arange(-0.5, 2.6, 0.5)
     xs = np.rint(u + np.outer(np.cos(ang), rr)).astype(int)
@@ -98,13 +109,16 @@ def find_dots(image: np.ndarray, color: str, tol: int = 45) -> list[Dot]:
     close = color_distance(image, color) <= tol
     n, lab, stats, _ = cv2.connectedComponentsWithStats(close.astype(np.uint8), connectivity=8)
     out: list[Dot] = []
+    bright: np.ndarray | None = None
     for k in range(1, n):
         x0, y0, bw, bh, area = (int(s) for s in stats[k])
         if not 0.3 * disc <= area <= 1.8 * disc or max(bw, bh) > 2 * r + 4:
             continue
         ys, xs = np.nonzero(lab[y0 : y0 + bh, x0 : x0 + bw] == k)
         u, v = float(xs.mean() + x0), float(ys.mean() + y0)
-        score = _ring_darkness(image, u, v, r)
+        if bright is None:
+            bright = brightness(image)
+        score = _ring_darkness(bright, u, v, r)
         if score >= 0.7:
             out.append(Dot((u, v), area, score))
     out.sort(key=lambda d: (-d.score, abs(d.area - disc)))
@@ -117,11 +131,19 @@ def best_dot(image: np.ndarray, color: str) -> Dot | None:
     return dots[0] if dots else None
 
 
-def _near_dark(image: np.ndarray, color: str, tol: int, reach: int) -> np.ndarray:
-    close = color_distance(image, color) <= tol
-    dark = dark_mask(image).astype(np.uint8)
+def _dark_within(image: np.ndarray, reach: int) -> np.ndarray:
+    """Pixels with a dark pixel at most ``reach`` px away (Chebyshev), (H, W) bool."""
     k = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
-    return close & (cv2.dilate(dark, k) > 0)
+    return cv2.dilate(dark_mask(image).astype(np.uint8), k) > 0
+
+
+def _near_dark(
+    image: np.ndarray, color: str, tol: int, reach: int, dark: np.ndarray | None = None
+) -> np.ndarray:
+    """Pixels of a colour next to a dark pixel; ``dark`` is :func:`_dark_within` of the image
+    at this ``reach`` when the caller has it."""
+    close = color_distance(image, color) <= tol
+    return close & (_dark_within(image, reach) if dark is None else dark)
 
 
 def find_arrow(image: np.ndarray, color: str, tol: int = 45) -> Arrow | None:
@@ -228,8 +250,9 @@ def marker_pixels(image: np.ndarray, colors: list[str], tol: int = 45) -> np.nda
     h, w = image.shape[:2]
     r = marker_radius(w, h)
     out = np.zeros((h, w), np.uint8)
+    dark = _dark_within(image, 1) if colors else None
     for c in colors:
         for d in find_dots(image, c, tol):
             cv2.circle(out, (round(d.uv[0]), round(d.uv[1])), int(np.ceil(r + 4)), 1, -1)
-        out |= _near_dark(image, c, tol, 1).astype(np.uint8)
+        out |= _near_dark(image, c, tol, 1, dark).astype(np.uint8)
     return cv2.dilate(out, np.ones((5, 5), np.uint8)) > 0

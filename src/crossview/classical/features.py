@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from crossview.classical.cache import Codec
+
 UPSCALE = 2.0
 RATIO = 0.85
 MIN_INLIERS = 18
@@ -70,6 +72,12 @@ class TwoView:
         return self.F is not None and self.n_inliers >= MIN_INLIERS
 
 
+DETECTOR_PARAMS = {
+    "sift": {"nfeatures": 3000, "contrastThreshold": 0.005},
+    "orb": {"nfeatures": 3000, "fastThreshold": 5},
+}
+"""The detectors' settings (OpenCV defaults otherwise); part of the result cache's key."""
+
 _SIFT = None
 _ORB = None
 
@@ -77,9 +85,50 @@ _ORB = None
 def _detectors() -> tuple[cv2.SIFT, cv2.ORB]:
     global _SIFT, _ORB
     if _SIFT is None:
-        _SIFT = cv2.SIFT_create(nfeatures=3000, contrastThreshold=0.005)
-        _ORB = cv2.ORB_create(3000, fastThreshold=5)
+        _SIFT = cv2.SIFT_create(**DETECTOR_PARAMS["sift"])
+        _ORB = cv2.ORB_create(**DETECTOR_PARAMS["orb"])
     return _SIFT, _ORB  # type: ignore[return-value]
+
+
+def _desc_out(desc: np.ndarray | None) -> np.ndarray:
+    """Descriptors for an ``.npz`` file: SIFT's whole-number floats as uint8 (exact)."""
+    if desc is None:
+        return np.zeros((0, 0), np.float32)
+    if desc.dtype == np.float32 and desc.size and desc.min() >= 0 and desc.max() <= 255:
+        if np.array_equal(desc, np.rint(desc)):
+            return desc.astype(np.uint8)
+    return desc
+
+
+def _features_to_arrays(f: Features) -> dict[str, np.ndarray]:
+    return {
+        "sift_pts": f.sift_pts,
+        "sift_desc": _desc_out(f.sift_desc),
+        "sift_float": np.array(f.sift_desc is not None and f.sift_desc.dtype == np.float32),
+        "sift_none": np.array(f.sift_desc is None),
+        "orb_pts": f.orb_pts,
+        "orb_desc": _desc_out(f.orb_desc) if f.orb_desc is not None else np.zeros((0, 0), np.uint8),
+        "orb_none": np.array(f.orb_desc is None),
+        "sift_sizes": f.sift_sizes,
+    }
+
+
+def _features_from_arrays(z: dict[str, np.ndarray]) -> Features:
+    sift = None if bool(z["sift_none"]) else z["sift_desc"]
+    if sift is not None and bool(z["sift_float"]):
+        sift = sift.astype(np.float32)
+    orb = None if bool(z["orb_none"]) else z["orb_desc"]
+    return Features(z["sift_pts"], sift, z["orb_pts"], orb, z["sift_sizes"])
+
+
+def _two_view_to_arrays(t: TwoView) -> dict[str, np.ndarray]:
+    F = np.zeros((0,)) if t.F is None else t.F
+    return {"pts_a": t.pts_a, "pts_b": t.pts_b, "F": F, "inliers": t.inliers}
+
+
+def _two_view_from_arrays(z: dict[str, np.ndarray]) -> TwoView:
+    F = None if z["F"].size == 0 else z["F"]
+    return TwoView(z["pts_a"], z["pts_b"], F, z["inliers"])
 
 
 def detect(image: np.ndarray, exclude: np.ndarray | None = None) -> Features:
@@ -104,12 +153,62 @@ def detect(image: np.ndarray, exclude: np.ndarray | None = None) -> Features:
     return Features(out[0], out[1], out[2], out[3], sizes)
 
 
+def _distances(da: np.ndarray, db: np.ndarray, norm: int) -> np.ndarray | None:
+    """All descriptor distances, (Na, Nb) float32, exactly as ``cv2.BFMatcher`` computes
+    them; None when they cannot be had exactly this way.
+
+    One matrix product serves both matching directions. It is exact, not approximate: SIFT
+    descriptors are whole numbers (OpenCV rounds them) whose squared norms stay far below
+    2^24, so every partial sum of ``|a|^2 + |b|^2 - 2 a.b`` is an integer float32 holds
+    exactly, and the square root is IEEE-rounded as in OpenCV; Hamming distances are the same
+    identity on the descriptors' bits. Non-integral float descriptors return None.
+    """
+    if norm == cv2.NORM_HAMMING:
+        a = np.unpackbits(da, axis=1).astype(np.float32)
+        b = np.unpackbits(db, axis=1).astype(np.float32)
+        return a.sum(1)[:, None] + b.sum(1)[None, :] - 2.0 * (a @ b.T)
+    a, b = np.asarray(da, np.float32), np.asarray(db, np.float32)
+    if not (np.array_equal(a, np.rint(a)) and np.array_equal(b, np.rint(b))):
+        return None
+    na, nb = (a * a).sum(1), (b * b).sum(1)
+    if max(float(na.max()), float(nb.max())) * 4 >= 2.0**24:
+        return None
+    sq = na[:, None] + nb[None, :] - 2.0 * (a @ b.T)
+    return np.sqrt(np.maximum(sq, 0.0, dtype=np.float32))
+
+
+def _two_nearest(d: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row (axis 1) or column (axis 0): the nearest index (the first on ties, as OpenCV's
+    k-nearest search keeps it), its distance and the second-nearest distance."""
+    first = np.argmin(d, axis=axis)
+    other = np.arange(d.shape[1 - axis])
+    at = (other, first) if axis == 1 else (first, other)
+    d1 = d[at].copy()
+    d[at] = np.inf
+    d2 = d.min(axis=axis)
+    d[at] = d1
+    return first, d1, d2
+
+
 def _mutual(da: np.ndarray | None, db: np.ndarray | None, norm: int) -> list[tuple[int, int]]:
+    """Mutual nearest neighbours passing Lowe's ratio test both ways, ``(index in a, index
+    in b)`` in order of a: the same pairs as ``cv2.BFMatcher(norm).knnMatch(k=2)`` both ways."""
     if da is None or db is None or len(da) < 2 or len(db) < 2:
         return []
+    d = _distances(da, db, norm)
+    if d is None:
+        return _mutual_knn(da, db, norm)
+    ab, d1, d2 = _two_nearest(d, 1)
+    ba, e1, e2 = _two_nearest(d, 0)
+    good_ab = d1.astype(float) < RATIO * d2.astype(float)
+    good_ba = e1.astype(float) < RATIO * e2.astype(float)
+    q = np.nonzero(good_ab & good_ba[ab] & (ba[ab] == np.arange(len(da))))[0]
+    return [(int(i), int(ab[i])) for i in q]
+
+
+def _mutual_knn(da: np.ndarray, db: np.ndarray, norm: int) -> list[tuple[int, int]]:
+    """:func:`_mutual` through OpenCV's brute-force matcher (descriptors it cannot do exactly)."""
     bf = cv2.BFMatcher(norm)
-    ab = bf.knnMatch(da, db, k=2)
-    ba = bf.knnMatch(db, da, k=2)
 
     def good(ms: list) -> dict[int, int]:
         return {
@@ -118,7 +217,7 @@ def _mutual(da: np.ndarray | None, db: np.ndarray | None, norm: int) -> list[tup
             if len(m) == 2 and m[0].distance < RATIO * m[1].distance
         }
 
-    g1, g2 = good(ab), good(ba)
+    g1, g2 = good(bf.knnMatch(da, db, k=2)), good(bf.knnMatch(db, da, k=2))
     return [(q, t) for q, t in g1.items() if g2.get(t) == q]
 
 
@@ -129,12 +228,14 @@ def match(fa: Features, fb: Features) -> tuple[np.ndarray, np.ndarray]:
         (fa.sift_pts, fa.sift_desc, fb.sift_pts, fb.sift_desc, cv2.NORM_L2),
         (fa.orb_pts, fa.orb_desc, fb.orb_pts, fb.orb_desc, cv2.NORM_HAMMING),
     ):
-        for q, t in _mutual(da, db, norm):
+        pairs = _mutual(da, db, norm)
+        if pairs:
+            q, t = np.array(pairs).T
             pa.append(pts_a[q])
             pb.append(pts_b[t])
     if not pa:
         return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
-    return np.float32(pa), np.float32(pb)
+    return np.float32(np.concatenate(pa)), np.float32(np.concatenate(pb))
 
 
 def two_view(fa: Features, fb: Features) -> TwoView:
@@ -256,3 +357,9 @@ def relative_pose(
     if n < MIN_INLIERS // 2:
         return None
     return R, t.ravel()
+
+
+FEATURES_CODEC = Codec(_features_to_arrays, _features_from_arrays)
+"""How :class:`Features` are stored in the result cache's folder."""
+TWO_VIEW_CODEC = Codec(_two_view_to_arrays, _two_view_from_arrays)
+"""How :class:`TwoView` results are stored in the result cache's folder."""

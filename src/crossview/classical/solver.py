@@ -15,6 +15,7 @@ import numpy as np
 
 from crossview.classical import detect as det
 from crossview.classical import features as ft
+from crossview.classical.cache import MASK_CODEC, ResultCache, derived_key, image_key, shared
 from crossview.classical.query import Answer, Query, no_answer, outlined_by_image
 from crossview.render.markers import marker_radius
 
@@ -34,29 +35,49 @@ def handles(*types: str) -> Callable[[Handler], Handler]:
 
 
 class Solver:
-    """Answers one query at a time; caches features and two-view geometry per query."""
+    """Answers one query. Per-image and per-pair work goes through the process's
+    content-keyed :mod:`~crossview.classical.cache` (shared by queries that show the same
+    pixels); the rest is memoised per query in :attr:`cache`."""
 
-    def __init__(self, q: Query) -> None:
+    def __init__(self, q: Query, store: ResultCache | None = None) -> None:
         self.q = q
-        self._feat: dict[int, ft.Features] = {}
+        self.store = store if store is not None else shared()
         self._tv: dict[tuple[int, int], ft.TwoView] = {}
-        self._exclude: dict[int, np.ndarray] = {}
+        self._image_keys: dict[int, str] = {}
+        self._colors: tuple[str, ...] | None = None
         self.cache: dict[tuple, object] = {}
-        """Per-query memo for handlers (planes, colour-space images)."""
+        """Per-query memo for handlers (masks, colour-space images)."""
 
     # -- shared machinery -----------------------------------------------------------------
+    def image_key(self, k: int) -> str:
+        """Content digest of image k (:func:`~crossview.classical.cache.image_key`)."""
+        if k not in self._image_keys:
+            self._image_keys[k] = image_key(self.q.images[k])
+        return self._image_keys[k]
+
+    def _marked(self) -> tuple[str, ...]:
+        """Palette colours named anywhere in the prompt (the markers to look for)."""
+        if self._colors is None:
+            self._colors = tuple(self.q.colors_in(self.q.text))
+        return self._colors
+
+    def _features_key(self, k: int) -> str:
+        return derived_key("features", self.image_key(k), self._marked())
+
     def exclude(self, k: int) -> np.ndarray:
         """Drawn-marker pixels of image k (colours named anywhere in the prompt)."""
-        if k not in self._exclude:
-            colors = self.q.colors_in(self.q.text)
-            self._exclude[k] = det.marker_pixels(self.q.images[k], colors)
-        return self._exclude[k]
+        key = derived_key("markers", self.image_key(k), self._marked())
+        img, colors = self.q.images[k], list(self._marked())
+        return self.store.get("markers", key, lambda: det.marker_pixels(img, colors), MASK_CODEC)
 
     def features(self, k: int) -> ft.Features:
         """Local features of image k, off the drawn markers."""
-        if k not in self._feat:
-            self._feat[k] = ft.detect(self.q.images[k], self.exclude(k))
-        return self._feat[k]
+        return self.store.get(
+            "features",
+            self._features_key(k),
+            lambda: ft.detect(self.q.images[k], self.exclude(k)),
+            ft.FEATURES_CODEC,
+        )
 
     def pair(self, a: int, b: int) -> ft.TwoView:
         """Matches and fundamental matrix from image a to image b."""
@@ -66,7 +87,13 @@ class Solver:
                 F = None if o.F is None else o.F.T
                 self._tv[(a, b)] = ft.TwoView(o.pts_b, o.pts_a, F, o.inliers)
             else:
-                self._tv[(a, b)] = ft.two_view(self.features(a), self.features(b))
+                key = derived_key("pair", self._features_key(a), self._features_key(b))
+                self._tv[(a, b)] = self.store.get(
+                    "pair",
+                    key,
+                    lambda: ft.two_view(self.features(a), self.features(b)),
+                    ft.TWO_VIEW_CODEC,
+                )
         return self._tv[(a, b)]
 
     def plane(self, a: int, b: int) -> np.ndarray | None:
@@ -82,12 +109,10 @@ class Solver:
 
     def blobs(self, k: int) -> dict[str, list[np.ndarray]]:
         """Saturated colour regions of image k per hue class (the coloured objects)."""
-        key = ("blobs", k)
-        if key not in self.cache:
-            from crossview.classical.objects import color_blobs
+        from crossview.classical.objects import color_blobs
 
-            self.cache[key] = color_blobs(self.q.images[k])
-        return self.cache[key]  # type: ignore[return-value]
+        img = self.q.images[k]
+        return self.store.get("blobs", derived_key("blobs", self.image_key(k)), lambda: color_blobs(img))
 
     def textureless(self) -> bool:
         """True when the images carry too few local features to match at all."""

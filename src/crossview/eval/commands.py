@@ -88,6 +88,14 @@ def eval_cmd(
         list[Path] | None,
         typer.Option("--allow-root", help="Extra folder image paths may point into."),
     ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache/--no-cache",
+            help="Keep results keyed by image content (classical: features, matches) in "
+            "<folder of --out>/.crossview-cache, shared by runs there; never changes an answer.",
+        ),
+    ] = True,
 ) -> None:
     """Evaluate a model on a benchmark file; write predictions, summary.json and scores."""
     from crossview.eval.backends import BackendSettings
@@ -117,6 +125,7 @@ def eval_cmd(
         resume=resume,
         seed=seed,
         extra_roots=tuple(allow_root or ()),
+        cache=cache,
         backend=settings,
     )
     from crossview.progress import progress_callback

@@ -48,6 +48,10 @@ _IDENTITY = (
 )
 
 
+CACHE_DIR = ".crossview-cache"
+"""Default result-cache folder, beside the run folder (see :attr:`EvalConfig.cache`)."""
+
+
 @dataclass
 class EvalConfig:
     """One evaluation run.
@@ -66,6 +70,9 @@ class EvalConfig:
         resume: continue a run in ``out`` (fills backend failures and unanswered items).
         seed: recorded, and the seed of the ``random`` baseline.
         extra_roots: further folders image paths may point into.
+        cache: let local backends keep results keyed by image content in
+            ``backend.cache_dir``, by default ``<out>/../.crossview-cache`` (shared by the runs
+            beside this one); it never changes an answer.
         backend: backend settings (URL, concurrency, timeouts, batch size, ...).
     """
 
@@ -81,6 +88,7 @@ class EvalConfig:
     resume: bool = False
     seed: int = 0
     extra_roots: tuple[Path, ...] = ()
+    cache: bool = True
     backend: BackendSettings = field(default_factory=BackendSettings)
 
 
@@ -294,6 +302,10 @@ def run_eval(
             )
 
     settings = replace(cfg.backend, seed=cfg.seed, coord_format=cfg.coord_format)
+    if not cfg.cache:
+        settings = replace(settings, cache_dir=None)
+    elif settings.cache_dir is None:
+        settings = replace(settings, cache_dir=str(out.resolve().parent / CACHE_DIR))
     if backend is None:
         backend = create_backend(cfg.model, settings)
     tasks: dict[tuple[str, int], tuple[EvalItem, Task]] = {}

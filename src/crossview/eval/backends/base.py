@@ -31,6 +31,9 @@ class BackendSettings:
         coord_format: the coordinate convention of point answers (the baselines answer in it).
         device: torch device for ``hf``.
         dtype: torch dtype name for ``hf`` (``float32``, ``bfloat16``); None = model default.
+        cache_dir: folder where local backends keep results keyed by image content
+            (``classical``: features and two-view geometry, in ``<cache_dir>/classical``);
+            None keeps them in memory only. It never changes an answer.
     """
 
     base_url: str | None = None
@@ -47,6 +50,7 @@ class BackendSettings:
     coord_format: str = "absolute"
     device: str = "cpu"
     dtype: str | None = None
+    cache_dir: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict (holds no secret: only the key's variable name)."""
