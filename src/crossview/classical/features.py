@@ -100,25 +100,22 @@ def _desc_out(desc: np.ndarray | None) -> np.ndarray:
     return desc
 
 
-def _features_to_arrays(f: Features) -> dict[str, np.ndarray]:
+def _keypoints_to_arrays(k: Keypoints) -> dict[str, np.ndarray]:
+    desc = k.desc
     return {
-        "sift_pts": f.sift_pts,
-        "sift_desc": _desc_out(f.sift_desc),
-        "sift_float": np.array(f.sift_desc is not None and f.sift_desc.dtype == np.float32),
-        "sift_none": np.array(f.sift_desc is None),
-        "orb_pts": f.orb_pts,
-        "orb_desc": _desc_out(f.orb_desc) if f.orb_desc is not None else np.zeros((0, 0), np.uint8),
-        "orb_none": np.array(f.orb_desc is None),
-        "sift_sizes": f.sift_sizes,
+        "pts": k.pts,
+        "desc": _desc_out(desc),
+        "desc_float": np.array(desc is not None and desc.dtype == np.float32),
+        "desc_none": np.array(desc is None),
+        "sizes": k.sizes,
     }
 
 
-def _features_from_arrays(z: dict[str, np.ndarray]) -> Features:
-    sift = None if bool(z["sift_none"]) else z["sift_desc"]
-    if sift is not None and bool(z["sift_float"]):
-        sift = sift.astype(np.float32)
-    orb = None if bool(z["orb_none"]) else z["orb_desc"]
-    return Features(z["sift_pts"], sift, z["orb_pts"], orb, z["sift_sizes"])
+def _keypoints_from_arrays(z: dict[str, np.ndarray]) -> Keypoints:
+    desc = None if bool(z["desc_none"]) else z["desc"]
+    if desc is not None and bool(z["desc_float"]):
+        desc = desc.astype(np.float32)
+    return Keypoints(z["pts"], desc, z["sizes"])
 
 
 def _two_view_to_arrays(t: TwoView) -> dict[str, np.ndarray]:
@@ -131,8 +128,22 @@ def _two_view_from_arrays(z: dict[str, np.ndarray]) -> TwoView:
     return TwoView(z["pts_a"], z["pts_b"], F, z["inliers"])
 
 
-def detect(image: np.ndarray, exclude: np.ndarray | None = None) -> Features:
-    """SIFT and ORB features of an RGB image, none inside ``exclude`` (bool (H, W))."""
+@dataclass
+class Keypoints:
+    """One detector's output: points (N, 2) in image pixels, descriptors (N, D) or None, and
+    each keypoint's diameter (N,) in image pixels."""
+
+    pts: np.ndarray
+    desc: np.ndarray | None
+    sizes: np.ndarray
+
+
+DETECTORS = ("sift", "orb")
+
+
+def detect_with(image: np.ndarray, exclude: np.ndarray | None, detector: str) -> Keypoints:
+    """Keypoints of one detector (``sift`` or ``orb``) on an RGB image, none inside
+    ``exclude`` (bool (H, W)); the image is upsampled by :data:`UPSCALE` first."""
     sift, orb = _detectors()
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     big = cv2.resize(grey, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
@@ -140,17 +151,21 @@ def detect(image: np.ndarray, exclude: np.ndarray | None = None) -> Features:
     if exclude is not None:
         keep = (~exclude).astype(np.uint8) * 255
         mask = cv2.resize(keep, (big.shape[1], big.shape[0]), interpolation=cv2.INTER_NEAREST)
-    out = []
-    sizes = np.zeros(0, np.float32)
-    for det in (sift, orb):
-        kps, desc = det.detectAndCompute(big, mask)
-        # a pixel centre at integer u maps to UPSCALE * u + (UPSCALE - 1) / 2 when upsampled
-        pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
-        pts = (pts - (UPSCALE - 1) / 2) / UPSCALE
-        out += [pts, desc]
-        if det is sift:
-            sizes = np.float32([k.size for k in kps]) / UPSCALE
-    return Features(out[0], out[1], out[2], out[3], sizes)
+    kps, desc = (sift if detector == "sift" else orb).detectAndCompute(big, mask)
+    # a pixel centre at integer u maps to UPSCALE * u + (UPSCALE - 1) / 2 when upsampled
+    pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+    pts = (pts - (UPSCALE - 1) / 2) / UPSCALE
+    return Keypoints(pts, desc, np.float32([k.size for k in kps]) / UPSCALE)
+
+
+def combine(sift: Keypoints, orb: Keypoints) -> Features:
+    """The :class:`Features` of an image from its SIFT and ORB keypoints."""
+    return Features(sift.pts, sift.desc, orb.pts, orb.desc, sift.sizes)
+
+
+def detect(image: np.ndarray, exclude: np.ndarray | None = None) -> Features:
+    """SIFT and ORB features of an RGB image, none inside ``exclude`` (bool (H, W))."""
+    return combine(detect_with(image, exclude, "sift"), detect_with(image, exclude, "orb"))
 
 
 def _distances(da: np.ndarray, db: np.ndarray, norm: int) -> np.ndarray | None:
@@ -359,7 +374,7 @@ def relative_pose(
     return R, t.ravel()
 
 
-FEATURES_CODEC = Codec(_features_to_arrays, _features_from_arrays)
-"""How :class:`Features` are stored in the result cache's folder."""
+KEYPOINTS_CODEC = Codec(_keypoints_to_arrays, _keypoints_from_arrays)
+"""How :class:`Keypoints` are stored in the result cache's folder."""
 TWO_VIEW_CODEC = Codec(_two_view_to_arrays, _two_view_from_arrays)
 """How :class:`TwoView` results are stored in the result cache's folder."""

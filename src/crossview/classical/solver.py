@@ -70,14 +70,18 @@ class Solver:
         img, colors = self.q.images[k], list(self._marked())
         return self.store.get("markers", key, lambda: det.marker_pixels(img, colors), MASK_CODEC)
 
+    def keypoints(self, k: int, detector: str) -> ft.Keypoints:
+        """One detector's keypoints of image k, off the drawn markers."""
+        return self.store.get(
+            detector,
+            derived_key(detector, self.image_key(k), self._marked()),
+            lambda: ft.detect_with(self.q.images[k], self.exclude(k), detector),
+            ft.KEYPOINTS_CODEC,
+        )
+
     def features(self, k: int) -> ft.Features:
         """Local features of image k, off the drawn markers."""
-        return self.store.get(
-            "features",
-            self._features_key(k),
-            lambda: ft.detect(self.q.images[k], self.exclude(k)),
-            ft.FEATURES_CODEC,
-        )
+        return ft.combine(self.keypoints(k, "sift"), self.keypoints(k, "orb"))
 
     def pair(self, a: int, b: int) -> ft.TwoView:
         """Matches and fundamental matrix from image a to image b."""
@@ -115,10 +119,15 @@ class Solver:
         return self.store.get("blobs", derived_key("blobs", self.image_key(k)), lambda: color_blobs(img))
 
     def textureless(self) -> bool:
-        """True when the images carry too few local features to match at all."""
-        return sum(self.features(k).count for k in range(len(self.q.images))) < 8 * len(
-            self.q.images
-        )
+        """True when the images carry too few local features (SIFT and ORB) to match at all.
+
+        ORB's count alone usually settles it, so SIFT is run only on images a handler matches.
+        """
+        n = len(self.q.images)
+        orb = sum(len(self.keypoints(k, "orb").pts) for k in range(n))
+        if orb >= 8 * n:
+            return False
+        return orb + sum(len(self.keypoints(k, "sift").pts) for k in range(n)) < 8 * n
 
     def radius(self) -> float:
         """Marker radius of these images."""
