@@ -175,8 +175,22 @@ def sim_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ds / "questions.jsonl"
 
 
+@pytest.fixture(scope="module")
+def sim_run(sim_bench: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    """The classical solver on ``sim_bench`` with two workers and a cold result cache:
+    ``(summary, run folder)``; the cache is in the run folder's parent."""
+    from crossview.eval.backends import BackendSettings
+    from crossview.eval.runner import EvalConfig, run_eval
+
+    out = tmp_path_factory.mktemp("classical_runs") / "cold"
+    cfg = EvalConfig(
+        bench=sim_bench, model="classical", out=out, backend=BackendSettings(workers=2)
+    )
+    return run_eval(cfg), out
+
+
 @pytest.mark.sim
-def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: Path) -> None:
+def test_classical_beats_random_on_simulator_scenes(sim_run: tuple[dict, Path]) -> None:
     """Measured on 4 scenes, 10 items per type (seed 1; 157 items): the numbers in the comments.
 
     The same checks at full size (8 scenes, 40 per type, per-type margins measured there) are
@@ -186,16 +200,7 @@ def test_classical_beats_random_on_simulator_scenes(sim_bench: Path, tmp_path: P
     margin above chance pooled over them. Overall accuracy
     counts a no-answer as wrong; "on answered" is the accuracy over the items answered.
     """
-    from crossview.eval.backends import BackendSettings
-    from crossview.eval.runner import EvalConfig, run_eval
-
-    cfg = EvalConfig(
-        bench=sim_bench,
-        model="classical",
-        out=tmp_path / "run",
-        backend=BackendSettings(workers=2),
-    )
-    s = run_eval(cfg)
+    s = sim_run[0]
     by = s["by_type"]
     on_answered = {}
     for t, v in by.items():
@@ -511,7 +516,8 @@ def test_language_localization_from_layout(tmp_path: Path) -> None:
 
 
 def test_workers_give_the_same_predictions(native_bench: Path, tmp_path: Path) -> None:
-    """``--workers 2`` answers in two processes; the predictions file is the same."""
+    """``--workers 2`` answers in two processes; the predictions are the same (the file is in
+    the order the answers came, which depends on the workers)."""
     import json
 
     from crossview.eval.backends import BackendSettings
@@ -525,7 +531,7 @@ def test_workers_give_the_same_predictions(native_bench: Path, tmp_path: Path) -
         )
         s = run_eval(cfg)
         rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
-        preds.append([(r["id"], r["response"], r.get("backend_note")) for r in rows])
+        preds.append(sorted((r["id"], r["response"], r.get("note")) for r in rows))
         assert s["overall"]["n"] == len(rows) > 0
     assert preds[0] == preds[1]
 
@@ -547,3 +553,178 @@ def test_top_down_camera_has_no_texture_gradient(tmp_path: Path) -> None:
     for imgs, want in (([flat, oblique], "A"), ([oblique, flat], "B")):
         p = _choice(tmp_path, "language_conditioned_localization", q, ["Image 1", "Image 2"], imgs)
         assert solve(query_from_prompt(p)).letter == want
+
+
+# ---------------------------------------------------------------------------------------------
+# Speed without a changed answer: the result cache, exact matching, locality order
+
+
+def _responses(run: Path) -> dict[tuple[str, int], tuple]:
+    import json
+
+    rows = [json.loads(x) for x in (run / "predictions.jsonl").read_text().splitlines()]
+    return {(r["id"], r["variant"]): (r["response"], r.get("note")) for r in rows}
+
+
+def _cache_files(folder: Path) -> dict[str, int]:
+    return {d.name: len(list(d.rglob("*.npz"))) for d in folder.iterdir() if d.is_dir()}
+
+
+@pytest.mark.sim
+def test_result_cache_never_changes_an_answer(
+    sim_bench: Path, sim_run: tuple[dict, Path], tmp_path: Path
+) -> None:
+    """The cold run (two workers) filled the folder beside it; a second run there reads it
+    (one process) and answers the same; so does a run without any cache, and a run whose
+    cache files were damaged (counted, recomputed, rewritten)."""
+    from crossview.classical import cache
+    from crossview.eval.backends import BackendSettings
+    from crossview.eval.runner import CACHE_DIR, EvalConfig, run_eval
+
+    cold = sim_run[1]
+    folder = cold.parent / CACHE_DIR / "classical"
+    files = _cache_files(folder)
+    assert files["sift"] > 0 and files["orb"] == files["sift"] and files["pair"] > 0
+    want = _responses(cold)
+
+    cache.configure(None).clear_memory()
+    warm = cold.parent / "warm"
+    run_eval(EvalConfig(bench=sim_bench, model="classical", out=warm))
+    store = cache.shared()
+    assert store.folder == folder
+    assert store.stats["disk_hits"] > 0 and store.stats["disk_errors"] == 0
+    assert _cache_files(folder) == files  # nothing needed computing again
+    assert _responses(warm) == want
+
+    none = tmp_path / "none"
+    run_eval(EvalConfig(bench=sim_bench, model="classical", out=none, limit=40, cache=False))
+    assert cache.shared().folder is None and not (tmp_path / CACHE_DIR).exists()
+    got = _responses(none)
+    assert len(got) == 40 and got == {k: want[k] for k in got}
+
+    damaged = sorted(folder.rglob("*.npz"))[::3]
+    for f in damaged:
+        f.write_bytes(f.read_bytes()[:100])
+    cache.configure(None)  # a fresh process's cache
+    again = cold.parent / "again"
+    run_eval(EvalConfig(bench=sim_bench, model="classical", out=again, backend=BackendSettings()))
+    assert _responses(again) == want
+    # each damaged file the run needed was counted and rewritten whole (values the run did
+    # not need, e.g. keypoints of a pair whose matches were read, stay as they are)
+    rewritten = [f for f in damaged if f.stat().st_size > 100]
+    assert len(rewritten) == cache.shared().stats["disk_errors"] > 0
+    for f in rewritten:
+        with np.load(f) as z:
+            assert z.files
+
+
+@pytest.mark.sim
+def test_matrix_matching_is_opencvs_knn_matching(sim_bench: Path) -> None:
+    """Mutual ratio-test matches from one distance matrix equal OpenCV's brute-force k-NN
+    both ways, pair for pair and in order, on real renders and on descriptors full of ties."""
+    import cv2
+    from PIL import Image
+
+    from crossview.classical import features as ft
+
+    renders = sorted(sim_bench.parent.rglob("renders/*/*.png"))[::25][:6]
+    feats = [ft.detect(np.asarray(Image.open(p).convert("RGB"))) for p in renders]
+    checked = 0
+    for a in range(3):
+        for b in range(3, 6):
+            for da, db, norm in (
+                (feats[a].sift_desc, feats[b].sift_desc, cv2.NORM_L2),
+                (feats[a].orb_desc, feats[b].orb_desc, cv2.NORM_HAMMING),
+            ):
+                assert ft._distances(da, db, norm) is not None  # the exact path is taken
+                assert ft._mutual(da, db, norm) == ft._mutual_knn(da, db, norm)
+                checked += 1
+    assert checked == 18
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        da = rng.integers(0, 3, (40, 8)).astype(np.float32)
+        db = rng.integers(0, 3, (30, 8)).astype(np.float32)
+        assert ft._mutual(da, db, cv2.NORM_L2) == ft._mutual_knn(da, db, cv2.NORM_L2)
+        oa = rng.integers(0, 4, (40, 4)).astype(np.uint8)
+        ob = rng.integers(0, 4, (30, 4)).astype(np.uint8)
+        assert ft._mutual(oa, ob, cv2.NORM_HAMMING) == ft._mutual_knn(oa, ob, cv2.NORM_HAMMING)
+    frac = rng.random((20, 8)).astype(np.float32)  # not whole numbers: OpenCV's matcher is used
+    assert ft._distances(frac, frac, cv2.NORM_L2) is None
+    assert ft._mutual(frac, frac[::-1], cv2.NORM_L2) == ft._mutual_knn(
+        frac, frac[::-1], cv2.NORM_L2
+    )
+
+
+def test_pixel_primitives_keep_their_definition() -> None:
+    """The fast colour distance and brightness equal the plain numpy definitions."""
+    from crossview.render.palette import PALETTE
+
+    img = np.random.default_rng(1).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    for c, rgb in PALETTE.items():
+        want = np.abs(img.astype(np.int16) - np.asarray(rgb, np.int16)).max(axis=2)
+        assert np.array_equal(det.color_distance(img, c), want), c
+    assert np.array_equal(det.brightness(img), img.max(axis=2))
+    view = img[::2, ::3]  # not contiguous
+    assert np.array_equal(det.color_distance(view, "red"), det.color_distance(view.copy(), "red"))
+
+
+def test_cached_values_round_trip_and_are_read_only(tmp_path: Path) -> None:
+    from crossview.classical import cache
+    from crossview.classical import features as ft
+
+    rng = np.random.default_rng(2)
+    kp = ft.Keypoints(
+        rng.random((5, 2), dtype=np.float32),
+        rng.integers(0, 200, (5, 128)).astype(np.float32),
+        rng.random(5, dtype=np.float32),
+    )
+    cases = [
+        (ft.KEYPOINTS_CODEC, kp),
+        (ft.KEYPOINTS_CODEC, ft.Keypoints(np.zeros((0, 2), np.float32), None, np.zeros(0))),
+        (ft.KEYPOINTS_CODEC, ft.Keypoints(kp.pts, kp.desc + 0.5, kp.sizes)),
+        (ft.TWO_VIEW_CODEC, ft.TwoView(kp.pts, kp.pts[::-1], None, np.zeros(5, bool))),
+        (ft.TWO_VIEW_CODEC, ft.TwoView(kp.pts, kp.pts, np.eye(3), np.ones(5, bool))),
+        (cache.MASK_CODEC, rng.random((7, 9)) > 0.5),
+    ]
+    store = cache.ResultCache(tmp_path)
+    for k, (codec, value) in enumerate(cases):
+        store.get("x", str(k), lambda v=value: v, codec)
+    fresh = cache.ResultCache(tmp_path)
+    for k, (codec, value) in enumerate(cases):
+        got = fresh.get("x", str(k), lambda: pytest.fail("recomputed"), codec)
+        want_arrays, got_arrays = codec.encode(value), codec.encode(got)
+        assert want_arrays.keys() == got_arrays.keys()
+        for name in want_arrays:
+            w, g = want_arrays[name], got_arrays[name]
+            assert w.dtype == g.dtype and np.array_equal(w, g), (k, name)
+    assert fresh.stats["disk_hits"] == len(cases)
+    got = fresh.get("x", "0", lambda: pytest.fail("recomputed"), ft.KEYPOINTS_CODEC)
+    assert got.desc is not None and got.desc.dtype == np.float32
+    with pytest.raises(ValueError):
+        got.pts[0, 0] = 1.0  # a handler cannot change what the next query gets
+    # the memory budget evicts the least recently used
+    small = cache.ResultCache(None, max_bytes=3 * kp.pts.nbytes + 10)
+    for k in range(5):
+        small.get("p", str(k), lambda: np.zeros((5, 2), np.float32))
+    small.get("p", "0", lambda: np.zeros((5, 2), np.float32))
+    assert small.stats["computed"] == 6 and small.stats["memory_hits"] == 0
+
+
+def test_locality_order_puts_prompts_sharing_images_together(tmp_path: Path) -> None:
+    from crossview.eval.backends.classical import locality_order
+
+    paths = []
+    for k in range(4):
+        p = tmp_path / f"i{k}.png"
+        p.write_bytes(f"image {k}".encode())
+        paths.append(p)
+    (tmp_path / "copy.png").write_bytes(b"image 2")  # same bytes, another file
+    paths.append(tmp_path / "copy.png")
+
+    def prompt(i: int, *imgs: int) -> Prompt:
+        srcs = tuple(ImageSource(path=paths[k]) for k in imgs)
+        return Prompt(item_id=f"p{i}", variant=0, text="q", images=srcs)
+
+    ps = [prompt(0, 0, 1), prompt(1, 2), prompt(2, 3), prompt(3, 1), prompt(4, 4), prompt(5, 0)]
+    got = [p.item_id for p in locality_order(ps)]
+    assert got == ["p0", "p3", "p5", "p1", "p4", "p2"]

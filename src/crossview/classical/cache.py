@@ -49,7 +49,7 @@ def _salt() -> bytes:
         features.EPI_THRESH,
         features.MIN_PLANE_INLIERS,
         features.DETECTOR_PARAMS,
-        detect._DARK_MAX,  # noqa: SLF001 - a detection parameter
+        detect._DARK_MAX,
     )
     return hashlib.blake2b(repr(params).encode(), digest_size=16).digest()
 
@@ -128,7 +128,9 @@ class ResultCache:
         self.stats: Counter[str] = Counter()
         """``memory_hits``, ``disk_hits``, ``computed``, ``disk_errors`` (counts)."""
 
-    def get(self, kind: str, key: str, compute: Callable[[], T], codec: Codec[T] | None = None) -> T:
+    def get(
+        self, kind: str, key: str, compute: Callable[[], T], codec: Codec[T] | None = None
+    ) -> T:
         """The value under ``(kind, key)``: from memory, else the folder (when ``codec`` is
         given), else ``compute()`` (then stored in both)."""
         full = f"{kind}/{key}"
@@ -144,7 +146,7 @@ class ResultCache:
                 with np.load(path, allow_pickle=False) as z:
                     value = codec.decode({k: z[k] for k in z.files})  # type: ignore[union-attr]
                 self.stats["disk_hits"] += 1
-            except Exception:  # noqa: BLE001 - any unreadable file is recomputed and counted
+            except Exception:
                 self.stats["disk_errors"] += 1
                 value = None
         if value is None:

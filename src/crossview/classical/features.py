@@ -94,9 +94,9 @@ def _desc_out(desc: np.ndarray | None) -> np.ndarray:
     """Descriptors for an ``.npz`` file: SIFT's whole-number floats as uint8 (exact)."""
     if desc is None:
         return np.zeros((0, 0), np.float32)
-    if desc.dtype == np.float32 and desc.size and desc.min() >= 0 and desc.max() <= 255:
-        if np.array_equal(desc, np.rint(desc)):
-            return desc.astype(np.uint8)
+    small = desc.dtype == np.float32 and desc.size and desc.min() >= 0 and desc.max() <= 255
+    if small and np.array_equal(desc, np.rint(desc)):
+        return desc.astype(np.uint8)
     return desc
 
 

@@ -116,7 +116,9 @@ class Solver:
         from crossview.classical.objects import color_blobs
 
         img = self.q.images[k]
-        return self.store.get("blobs", derived_key("blobs", self.image_key(k)), lambda: color_blobs(img))
+        return self.store.get(
+            "blobs", derived_key("blobs", self.image_key(k)), lambda: color_blobs(img)
+        )
 
     def textureless(self) -> bool:
         """True when the images carry too few local features (SIFT and ORB) to match at all.
