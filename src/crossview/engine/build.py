@@ -150,9 +150,8 @@ def overlay_colors(
 
     def covered(k: int) -> list[np.ndarray]:
         ref = cand.refs[k]
-        view = ctx.view(cand.views[ref.view])
-        px = view.image[ctx.mask(view, ref.track_id)]
-        out = [np.median(px, 0)] if len(px) else []
+        med = ctx.median_rgb(ctx.view(cand.views[ref.view]), ref.track_id)
+        out = [] if med is None else [med]
         if own(k) in PALETTE:
             out.append(np.array(color_rgb(own(k)), float))
         return out

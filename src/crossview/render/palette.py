@@ -7,6 +7,7 @@ the overlay protocol (mask overlays) and the marker protocol (dots, arrows).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -132,6 +133,16 @@ SEPARATION_DE = 25.0
 19 apart, or blue and purple, 20 apart, are never shown together)."""
 
 
+@functools.lru_cache(maxsize=64)
+def _palette_lab(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """L*a*b* (N, 3) of palette colours and their CIEDE2000 differences (N, N), read-only."""
+    lab = rgb_to_lab(np.array([PALETTE[c] for c in names], dtype=float))
+    de = delta_e2000(lab[:, None], lab[None])
+    lab.flags.writeable = False
+    de.flags.writeable = False
+    return lab, de
+
+
 def contrasting_colors(
     under: Sequence[Sequence[np.ndarray]],
     rng: np.random.Generator,
@@ -167,14 +178,18 @@ def contrasting_colors(
         return []
     if not names:
         return None
-    lab = rgb_to_lab(np.array([PALETTE[c] for c in names], dtype=float))
-    sep = delta_e2000(lab[:, None], lab[None]) >= min_separation
-    allowed = []
+    lab, de = _palette_lab(tuple(names))
+    sep = de >= min_separation
+    flat = [np.asarray(rgb, float) for group in under for rgb in group]
+    far = (
+        delta_e2000(lab[None], rgb_to_lab(np.array(flat))[:, None]) >= min_contrast
+        if flat
+        else np.zeros((0, len(names)), bool)
+    )  # (colours under marks, names)
+    allowed, at = [], 0
     for group in under:
-        ok = np.ones(len(names), bool)
-        for rgb in group:
-            ok &= delta_e2000(lab, rgb_to_lab(np.asarray(rgb, float))) >= min_contrast
-        allowed.append(ok)
+        allowed.append(far[at : at + len(group)].all(axis=0))
+        at += len(group)
     order = [int(g) for g in rng.permutation(len(under))]
     tries = [[int(c) for c in rng.permutation(len(names))] for _ in order]
     pick: dict[int, int] = {}

@@ -281,6 +281,14 @@ class SceneContext:
             self._masks[k] = view.amodal_mask(tid)
         return self._masks[k]
 
+    def median_rgb(self, view: View, tid: int) -> np.ndarray | None:
+        """Median RGB (3,) float of the object's visible pixels (cached), None when none."""
+        k = (id(view), tid, "median_rgb")
+        if k not in self._masks:
+            px = view.image[self.mask(view, tid)]
+            self._masks[k] = np.median(px, 0) if len(px) else None
+        return self._masks[k]
+
     def min_px(self, view: View) -> float:
         return self.q.min_visible_px * view.camera.width * view.camera.height / (320 * 240)
 
