@@ -4,7 +4,10 @@
 
 Part 1 simulates one 5-camera, 8-object scene in this process, with every pass (RGB with
 shadows, depth + segmentation, amodal masks), and prints seconds per scene-timestep with a
-breakdown per stage (the GL context and model creation count as "setup"). Part 2 runs
+breakdown per stage (the GL context and model creation count as "setup"). It then measures the
+floor in the same run: the raw MuJoCo passes alone (``mjv_updateScene`` + ``mjr_render`` +
+``mjr_readPixels``, nothing done with the pixels) on the same model, as many of each kind as the
+scene needed, and prints the ratio of the simulator's time to that sum. Part 2 runs
 ``run_sim`` with 1 and then 2 worker processes and prints scenes per minute and their ratio.
 Not a timed test: nothing is asserted.
 """
@@ -15,10 +18,71 @@ import argparse
 import tempfile
 import time
 
+import numpy as np
+
 from crossview.sources.sim.commands import parse_size
 from crossview.sources.sim.config import SimConfig
-from crossview.sources.sim.episode import Timings, simulate_scene
+from crossview.sources.sim.episode import Timings, _Sim, simulate_scene, world_for
+from crossview.sources.sim.render import SceneRenderer
 from crossview.sources.sim.runner import run_sim
+
+
+def raw_pass_seconds(cfg: SimConfig, seed: int, index: int, repeats: int = 3) -> dict[str, float]:
+    """Seconds of one raw MuJoCo pass of each kind, averaged over the scene's cameras.
+
+    The same model, cameras and flags as the simulator; only update, render and read-back are
+    timed: "rgb" (shadows on), "depth_seg" (segmentation colours + depth buffer), "amodal"
+    (segmentation with one object drawn, colours only) and "beyond" (the same on the padded
+    grid, at the renderer's largest pad)."""
+    world, _ = world_for(cfg, seed, index)
+    sim = _Sim(cfg, world)
+    sim.settle()
+    mj = sim.mj
+    r = SceneRenderer(sim.model, cfg.width, cfg.height, shadows=cfg.shadows)
+    cams = [mj.mj_name2id(sim.model, mj.mjtObj.mjOBJ_CAMERA, c.name) for c in world.rig.cameras]
+    flags = r._scene.flags
+    F = mj.mjtRndFlag
+
+    def render(cam: int, seg: bool, rect, rgb, depth, shadows: bool = False) -> None:
+        r._cam.fixedcamid = int(cam)
+        mj.mjv_updateScene(
+            sim.model, sim.data, r._opt, None, r._cam, mj.mjtCatBit.mjCAT_ALL, r._scene
+        )
+        flags[F.mjRND_SHADOW] = shadows
+        flags[F.mjRND_SEGMENT] = seg
+        flags[F.mjRND_IDCOLOR] = seg
+        mj.mjr_render(rect, r._scene, r._ctx)
+        mj.mjr_readPixels(rgb, depth, rect, r._ctx)
+
+    h, w, pad = cfg.height, cfg.width, r.max_pad
+    big = mj.MjrRect(0, 0, w + 2 * pad, h + 2 * pad)
+    big_rgb = np.empty((h + 2 * pad, w + 2 * pad, 3), dtype=np.uint8)
+    kinds = {
+        "rgb": lambda c: render(c, False, r._rect, r._rgb, None, shadows=cfg.shadows),
+        "depth_seg": lambda c: render(c, True, r._rect, r._rgb, r._zbuf),
+        "amodal": lambda c: render(c, True, r._rect, r._rgb, None),
+        "beyond": lambda c: render(c, True, big, big_rgb, None),
+    }
+    one_geom = np.array([sim.geom[sim.track_ids[0]]])
+    out: dict[str, float] = {}
+    try:
+        r._gl.make_current()
+        for name, fn in kinds.items():
+            hide = name in ("amodal", "beyond")
+            if hide:
+                sim.model.geom_group[:] = 5
+                sim.model.geom_group[one_geom] = 0
+            fn(cams[0])  # warm up this pass's GL state
+            start = time.perf_counter()
+            for _ in range(repeats):
+                for c in cams:
+                    fn(c)
+            out[name] = (time.perf_counter() - start) / (repeats * len(cams))
+            if hide:
+                sim.model.geom_group[:] = r._original_groups
+    finally:
+        r.close()
+    return out
 
 
 def main() -> None:
@@ -43,6 +107,17 @@ def main() -> None:
         sec = getattr(tm, name)
         print(f"    {name:10s} {sec / steps:.3f} s/timestep")
     print(f"  render passes: {tm.passes}")
+    raw = raw_pass_seconds(cfg, args.seed, 0)
+    floor = sum(raw[k] * n for k, n in tm.passes.items()) / steps
+    print(
+        "  raw MuJoCo pass (update + render + read back), ms: "
+        + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in raw.items())
+    )
+    print(
+        f"  floor (raw passes x counts): {floor:.3f} s/timestep; simulator / floor "
+        f"{total / steps / floor:.2f}; target <= 0.5 s/timestep: "
+        f"{'met' if total / steps <= 0.5 else 'NOT met'} (ratio {total / steps / 0.5:.2f})"
+    )
 
     rates = {}
     for workers in (1, 2):
