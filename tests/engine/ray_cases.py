@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from crossview.engine.config import GenerateConfig
-from crossview.engine.executors import _Raised, run_jobs
 from crossview.engine.pipeline import generate
 from crossview.errors import BadInputError, MissingExtraError
+from crossview.executors import _Raised, run_jobs
 from crossview.scene.store import read_scene
 from tests.engine.toys import toy_store
 

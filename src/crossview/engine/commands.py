@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from crossview.engine.config import GenerateConfig
-from crossview.engine.executors import ExecutorOption, WorkersOption
 from crossview.errors import BadInputError
+from crossview.executors import ExecutorOption, WorkersOption
 
 _D = GenerateConfig()
 

@@ -596,7 +596,7 @@ def link_image(src: Path, folder: Path) -> Path:
 def _map(fn: Callable, jobs: list, workers: int, label: str, executor: str = "local") -> list:
     """Run ``fn`` over ``jobs`` with a progress bar, results in job order: in this process
     (workers <= 1), a process pool, or one Ray task per job (``executor="ray"``)."""
-    from crossview.engine.executors import run_jobs
+    from crossview.executors import run_jobs
 
     return run_jobs(fn, jobs, executor=executor, workers=workers, label=label)
 
@@ -630,7 +630,7 @@ def generate(
         workers: local: processes; ray: most tasks in flight (``<= 0``: no limit).
         executor: ``local`` or ``ray`` (one task per scene; the same output for the same seed).
     """
-    from crossview.engine.executors import check_executor
+    from crossview.executors import check_executor
 
     check_executor(executor)
     config = config or GenerateConfig()

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from crossview.engine.executors import ExecutorOption, WorkersOption
 from crossview.errors import BadInputError
+from crossview.executors import ExecutorOption, WorkersOption
 from crossview.sources.sim.config import SimConfig
 
 _DEFAULT = SimConfig()

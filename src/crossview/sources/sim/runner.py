@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crossview.engine.executors import check_executor, run_jobs
 from crossview.errors import BadInputError
+from crossview.executors import check_executor, run_jobs
 from crossview.scene.store import is_scene_dir, write_scene
 from crossview.sources.sim.config import SimConfig
 from crossview.sources.sim.episode import scene_id_for, simulate_scene
