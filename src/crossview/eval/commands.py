@@ -10,6 +10,11 @@ from typing import Annotated
 
 import typer
 
+from crossview.eval.config import BackendSettings, EvalConfig
+
+_E = EvalConfig(bench=Path(), model="", out=Path())
+_B = _E.backend
+
 
 def eval_cmd(
     bench: Annotated[
@@ -36,21 +41,23 @@ def eval_cmd(
             help="auto | overlay | region | marker (native datasets; auto: each item's overlay "
             "or marker protocol, else region).",
         ),
-    ] = None,
+    ] = _E.protocol,
     fmt: Annotated[
         str, typer.Option("--format", help="auto | native | crossviewer | crosspoint | tsv.")
-    ] = "auto",
+    ] = _E.fmt,
     coord_format: Annotated[
         str,
         typer.Option("--coord-format", help="Point answers: absolute | relative | relative-1000."),
-    ] = "absolute",
+    ] = _E.coord_format,
     concurrency: Annotated[
         int, typer.Option("--concurrency", help="Requests in flight (openai).")
-    ] = 8,
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N items.")] = None,
+    ] = _B.concurrency,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the first N items.")
+    ] = _E.limit,
     circular: Annotated[
         bool, typer.Option("--circular", help="Also ask every rotation of the options.")
-    ] = False,
+    ] = _E.circular,
     consistency: Annotated[
         bool,
         typer.Option(
@@ -58,32 +65,38 @@ def eval_cmd(
             help="Also ask variants that must not change the answer (option rotations, images "
             "reversed, paraphrases) and report per-type consistency.",
         ),
-    ] = False,
+    ] = _E.consistency,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out, filling failures and gaps.")
-    ] = False,
+    ] = _E.resume,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="OpenAI-compatible server URL (openai).")
-    ] = None,
+    ] = _B.base_url,
     api_key_env: Annotated[
         str, typer.Option("--api-key-env", help="Environment variable holding the API key.")
-    ] = "OPENAI_API_KEY",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 120.0,
+    ] = _B.api_key_env,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per request.")
+    ] = _B.timeout_s,
     retries: Annotated[
         int, typer.Option("--retries", help="Retries on 429, 5xx and connection errors.")
-    ] = 5,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Tokens per answer.")] = 512,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Batch size (hf, vllm).")] = 4,
+    ] = _B.retries,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", help="Tokens per answer.")
+    ] = _B.max_tokens,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Batch size (hf, vllm).")
+    ] = _B.batch_size,
     workers: Annotated[
         int, typer.Option("--workers", help="Processes for CPU-bound local backends (classical).")
-    ] = 1,
+    ] = _B.workers,
     max_images: Annotated[
         int | None,
         typer.Option(
             "--max-images", help="Images the model accepts per prompt (fail if exceeded)."
         ),
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed (random baseline).")] = 0,
+    ] = _B.max_images,
+    seed: Annotated[int, typer.Option("--seed", help="Seed (random baseline).")] = _E.seed,
     allow_root: Annotated[
         list[Path] | None,
         typer.Option("--allow-root", help="Extra folder image paths may point into."),
@@ -95,11 +108,10 @@ def eval_cmd(
             help="Keep results keyed by image content (classical: features, matches) in "
             "<folder of --out>/.crossview-cache, shared by runs there; never changes an answer.",
         ),
-    ] = True,
+    ] = _E.cache,
 ) -> None:
     """Evaluate a model on a benchmark file; write predictions, summary.json and scores."""
-    from crossview.eval.backends import BackendSettings
-    from crossview.eval.runner import EvalConfig, run_eval
+    from crossview.eval.runner import run_eval
 
     settings = BackendSettings(
         base_url=base_url,

@@ -14,7 +14,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ import numpy as np
 
 from crossview import __version__
 from crossview.errors import BadInputError
-from crossview.eval.backends import Backend, BackendSettings, create_backend, parse_model
+from crossview.eval.backends import Backend, create_backend, parse_model
+from crossview.eval.config import CACHE_DIR, EvalConfig
 from crossview.eval.extract import COORD_FORMATS
 from crossview.eval.harness import extract_answer
 from crossview.eval.items import LETTERS, EvalItem, Prompt, Response
@@ -46,50 +47,6 @@ _IDENTITY = (
     "limit",
     "seed",
 )
-
-
-CACHE_DIR = ".crossview-cache"
-"""Default result-cache folder, beside the run folder (see :attr:`EvalConfig.cache`)."""
-
-
-@dataclass
-class EvalConfig:
-    """One evaluation run.
-
-    Attributes:
-        bench: the benchmark file.
-        model: ``KIND:ARG`` (``openai:gpt-4o``, ``hf:PATH``, ``replay:FILE``, ``random``, ...).
-        out: the run folder.
-        protocol: ``overlay`` / ``region`` / ``marker`` for native datasets; None = default.
-        fmt: benchmark format, ``auto`` to detect.
-        coord_format: ``absolute``, ``relative`` or ``relative-1000`` (point answers).
-        limit: evaluate only the first N items.
-        circular: also ask every rotation of the options; report plain and circular accuracy.
-        consistency: ask the variants that must not change the answer (rotations, images in
-            reverse order, paraphrases) and report per-type consistency beside accuracy.
-        resume: continue a run in ``out`` (fills backend failures and unanswered items).
-        seed: recorded, and the seed of the ``random`` baseline.
-        extra_roots: further folders image paths may point into.
-        cache: let local backends keep results keyed by image content in
-            ``backend.cache_dir``, by default ``<out>/../.crossview-cache`` (shared by the runs
-            beside this one); it never changes an answer.
-        backend: backend settings (URL, concurrency, timeouts, batch size, ...).
-    """
-
-    bench: Path
-    model: str
-    out: Path
-    protocol: str | None = None
-    fmt: str = "auto"
-    coord_format: str = "absolute"
-    limit: int | None = None
-    circular: bool = False
-    consistency: bool = False
-    resume: bool = False
-    seed: int = 0
-    extra_roots: tuple[Path, ...] = ()
-    cache: bool = True
-    backend: BackendSettings = field(default_factory=BackendSettings)
 
 
 def make_record(

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from crossview.model.train import TrainConfig
+from crossview.model.train import MATCH_MODES, TrainConfig
 
 _D = TrainConfig(data=Path("."), backbone="", out=Path("."))
 
@@ -27,9 +27,11 @@ def train_cmd(
     split: Annotated[
         str, typer.Option(help="Train on this split only; 'all' for every record.")
     ] = _D.split or "all",
-    limit: Annotated[int | None, typer.Option(help="Use the first N records.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use the first N records.")] = _D.limit,
     epochs: Annotated[int, typer.Option(help="Passes over the data.")] = _D.epochs,
-    max_steps: Annotated[int | None, typer.Option(help="Stop after N optimiser steps.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after N optimiser steps.")
+    ] = _D.max_steps,
     batch_size: Annotated[int, typer.Option(help="Examples per device per step.")] = _D.batch_size,
     grad_accum: Annotated[int, typer.Option(help="Gradient-accumulation steps.")] = _D.grad_accum,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine decay).")] = _D.lr,
@@ -42,16 +44,18 @@ def train_cmd(
     save_every: Annotated[
         int, typer.Option(help="Checkpoint every N steps (0: at the end only).")
     ] = _D.save_every,
-    resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Retrain although OUT is finished.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue from the latest checkpoint.")] = _D.resume,
+    overwrite: Annotated[
+        bool, typer.Option(help="Retrain although OUT is finished.")
+    ] = _D.overwrite,
     seed: Annotated[int, typer.Option(help="Seed of shuffling and initialisation.")] = _D.seed,
     save_backbone: Annotated[
         bool, typer.Option(help="Copy the backbone into OUT instead of referencing it.")
-    ] = False,
+    ] = _D.save_backbone,
     lora_rank: Annotated[int | None, typer.Option(help="LoRA rank on the LLM (0: frozen).")] = None,
     num_object_tokens: Annotated[int | None, typer.Option(help="K tokens per object.")] = None,
     match_mode: Annotated[
-        str | None, typer.Option(help="Retrieval matching: greedy, hungarian or gt.")
+        str | None, typer.Option(help=f"Retrieval matching: {', '.join(MATCH_MODES)}.")
     ] = None,
     w_answer: Annotated[float | None, typer.Option(help="Answer CE weight.")] = None,
     w_supcon: Annotated[float | None, typer.Option(help="SupCon weight.")] = None,
@@ -75,9 +79,10 @@ def train_cmd(
     from crossview.errors import BadInputError
     from crossview.model.train import train
 
-    if match_mode is not None and match_mode not in ("greedy", "hungarian", "gt"):
+    if match_mode is not None and match_mode not in MATCH_MODES:
         raise BadInputError(
-            f"unknown match mode {match_mode!r}; valid: greedy, hungarian, gt", field="match_mode"
+            f"unknown match mode {match_mode!r}; valid: {', '.join(MATCH_MODES)}",
+            field="match_mode",
         )
     model: dict = {
         k: v

@@ -11,7 +11,7 @@ from typing import Any
 
 from transformers import PretrainedConfig
 
-MATCH_MODES = ("greedy", "hungarian", "gt")
+from crossview.model.train import MATCH_MODES
 
 
 class CrossViewerConfig(PretrainedConfig):

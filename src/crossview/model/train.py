@@ -17,60 +17,60 @@ from typing import Any
 
 from crossview.errors import BadInputError, require
 
-__all__ = ["TrainConfig", "plot_curves", "train"]
+__all__ = ["MATCH_MODES", "TrainConfig", "plot_curves", "train"]
+
+MATCH_MODES = ("greedy", "hungarian", "gt")
+"""Retrieval matching modes of CrossViewer (``CrossViewerConfig.match_mode``)."""
 
 
 @dataclass
 class TrainConfig:
-    """Settings of one training run (the CLI's options are generated from these defaults).
-
-    Attributes:
-        data: native dataset folder (``questions.jsonl``) to train on.
-        backbone: Qwen3-VL folder or hub id.
-        out: output folder: final checkpoint, logs, plot, intermediate checkpoints.
-        split: train on records of this split only (None: all records).
-        limit: use the first ``limit`` records (None: all).
-        epochs: passes over the data.
-        max_steps: stop after this many optimiser steps (None: run every epoch).
-        batch_size: examples per device per step.
-        grad_accum: gradient-accumulation steps.
-        lr: peak learning rate (AdamW; the public code uses 1e-4).
-        weight_decay: AdamW weight decay.
-        warmup_ratio: fraction of steps of linear warm-up before the cosine decay.
-        min_lr_ratio: final learning rate as a fraction of ``lr``.
-        grad_clip: gradient-norm clip (0: none).
-        mixed_precision: ``no``, ``bf16`` or ``fp16`` (accelerate).
-        gradient_checkpointing: recompute backbone activations in the backward pass.
-        save_every: write a checkpoint every this many steps (0: only at the end).
-        resume: continue from the latest checkpoint in ``out/checkpoints``.
-        seed: seed of shuffling and initialisation.
-        save_backbone: save the backbone inside the final checkpoint (else referenced).
-        overwrite: train again although ``out`` already holds a finished checkpoint.
-        model: :class:`CrossViewerConfig` overrides (ablation switches, K, loss weights...).
-    """
+    """Settings of one training run (the CLI's options take their defaults from here)."""
 
     data: Path
+    """Native dataset folder (``questions.jsonl``) to train on."""
     backbone: str
+    """Qwen3-VL folder or hub id."""
     out: Path
+    """Output folder: final checkpoint, logs, plot, intermediate checkpoints."""
     split: str | None = "train"
+    """Train on records of this split only (None: all records)."""
     limit: int | None = None
+    """Use the first ``limit`` records (None: all)."""
     epochs: int = 1
+    """Passes over the data."""
     max_steps: int | None = None
+    """Stop after this many optimiser steps (None: run every epoch)."""
     batch_size: int = 2
+    """Examples per device per step."""
     grad_accum: int = 1
+    """Gradient-accumulation steps."""
     lr: float = 1e-4
+    """Peak learning rate (AdamW; the public code uses 1e-4)."""
     weight_decay: float = 0.01
+    """AdamW weight decay."""
     warmup_ratio: float = 0.05
+    """Fraction of steps of linear warm-up before the cosine decay."""
     min_lr_ratio: float = 0.01
+    """Final learning rate as a fraction of ``lr``."""
     grad_clip: float = 1.0
+    """Gradient-norm clip (0: none)."""
     mixed_precision: str = "no"
+    """``no``, ``bf16`` or ``fp16`` (accelerate)."""
     gradient_checkpointing: bool = False
+    """Recompute backbone activations in the backward pass."""
     save_every: int = 0
+    """Write a checkpoint every this many steps (0: only at the end)."""
     resume: bool = False
+    """Continue from the latest checkpoint in ``out/checkpoints``."""
     seed: int = 42
+    """Seed of shuffling and initialisation."""
     save_backbone: bool = False
+    """Save the backbone inside the final checkpoint (else referenced)."""
     overwrite: bool = False
+    """Train again although ``out`` already holds a finished checkpoint."""
     model: dict[str, Any] = field(default_factory=dict)
+    """:class:`CrossViewerConfig` overrides (ablation switches, K, loss weights...)."""
 
 
 def _schedule(total: int, warmup_ratio: float, min_ratio: float):

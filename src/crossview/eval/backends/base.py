@@ -3,58 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from crossview.errors import BadInputError
+from crossview.eval.config import BackendSettings
 from crossview.eval.items import Prompt, Response
 
 ResultCallback = Callable[[Prompt, Response], None]
-
-
-@dataclass
-class BackendSettings:
-    """Settings shared by backends; each backend reads the ones it needs.
-
-    Attributes:
-        base_url: OpenAI-compatible server URL (``openai``), e.g. ``http://localhost:8000/v1``.
-        api_key_env: name of the environment variable holding the API key (never recorded).
-        concurrency: requests in flight at once (``openai``).
-        timeout_s: per-request timeout in seconds (``openai``).
-        retries: retries after a 429, a 5xx or a connection error (``openai``).
-        backoff_s: first retry delay in seconds, doubled at each retry (``openai``).
-        max_tokens: generation budget per answer.
-        batch_size: prompts per forward batch (``hf``, ``vllm``).
-        workers: processes answering in parallel for CPU-bound local backends (``classical``).
-        max_images: images a model accepts per prompt; None means no stated limit.
-        seed: seed of the ``random`` baseline and of anything sampled.
-        coord_format: the coordinate convention of point answers (the baselines answer in it).
-        device: torch device for ``hf``.
-        dtype: torch dtype name for ``hf`` (``float32``, ``bfloat16``); None = model default.
-        cache_dir: folder where local backends keep results keyed by image content
-            (``classical``: features and two-view geometry, in ``<cache_dir>/classical``);
-            None keeps them in memory only. It never changes an answer.
-    """
-
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 8
-    timeout_s: float = 120.0
-    retries: int = 5
-    backoff_s: float = 1.0
-    max_tokens: int = 512
-    batch_size: int = 4
-    workers: int = 1
-    max_images: int | None = None
-    seed: int = 0
-    coord_format: str = "absolute"
-    device: str = "cpu"
-    dtype: str | None = None
-    cache_dir: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The settings as a JSON-ready dict (holds no secret: only the key's variable name)."""
-        return asdict(self)
 
 
 class Backend:

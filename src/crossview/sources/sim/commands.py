@@ -12,7 +12,7 @@ import typer
 
 from crossview.errors import BadInputError
 from crossview.executors import ExecutorOption, WorkersOption
-from crossview.sources.sim.config import SimConfig
+from crossview.sources.sim.config import DEFAULT_SCENES, SimConfig
 
 _DEFAULT = SimConfig()
 
@@ -52,7 +52,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def sim(
     out: Annotated[Path, typer.Option(help="Scene store folder to write (created if missing).")],
-    scenes: Annotated[int, typer.Option(help="Number of scenes to simulate.")] = 10,
+    scenes: Annotated[int, typer.Option(help="Number of scenes to simulate.")] = DEFAULT_SCENES,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same scenes.")] = 0,
     cameras: Annotated[
         int, typer.Option(help="Cameras per scene, 3-6 (the last is the arm's wrist camera).")

@@ -14,6 +14,10 @@ MIN_CAMERAS, MAX_CAMERAS = 3, 6
 MIN_OBJECTS, MAX_OBJECTS = 1, 10
 
 
+DEFAULT_SCENES = 10
+"""Scenes a run simulates unless told otherwise (``crossview sim --scenes``, ``run_sim``)."""
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """How the procedural tabletop scenes are generated and rendered.

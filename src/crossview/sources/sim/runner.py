@@ -14,7 +14,7 @@ from pathlib import Path
 from crossview.errors import BadInputError
 from crossview.executors import check_executor, run_jobs
 from crossview.scene.store import is_scene_dir, write_scene
-from crossview.sources.sim.config import SimConfig
+from crossview.sources.sim.config import DEFAULT_SCENES, SimConfig
 from crossview.sources.sim.episode import scene_id_for, simulate_scene
 
 
@@ -50,7 +50,7 @@ def _scene_job(args: tuple[SimConfig, int, int, str, bool]) -> str:
 def run_sim(
     out: str | Path,
     config: SimConfig | None = None,
-    scenes: int = 1,
+    scenes: int = DEFAULT_SCENES,
     seed: int = 0,
     workers: int = 1,
     *,
