@@ -398,8 +398,8 @@ def _choice(tmp_path: Path, qtype: str, question: str, options: list[str], imgs)
 
 
 def test_table_plane_recovered_from_features() -> None:
+    from crossview.classical.common import Solver
     from crossview.classical.features import transfer
-    from crossview.classical.solver import Solver
 
     one, two, _, _ = _plane_pair({"r": (100.0, 100.0)})
     s = Solver(Query(text="", question="", options=[], letters=[], images=[one, two]))

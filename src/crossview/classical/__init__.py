@@ -9,6 +9,14 @@ and shape statistics inside masks. Where it cannot decide it gives no answer wit
 Entry points: :func:`answer_prompt` (a harness prompt to a response text) and
 :func:`crossview.classical.solver.solve` (a :class:`~crossview.classical.query.Query` to an
 :class:`~crossview.classical.query.Answer`).
+
+Modules: :mod:`~crossview.classical.query` (prompt to query), :mod:`~crossview.classical.detect`
+(overlays, dots, arrows, colour blobs), :mod:`~crossview.classical.features` (keypoints,
+matches, two-view geometry), :mod:`~crossview.classical.cache` (content-keyed results),
+:mod:`~crossview.classical.common` (the handler registry, the per-query solver and the helpers
+the handlers share), and the handlers in :mod:`~crossview.classical.solver` (points, objects),
+:mod:`~crossview.classical.objects` (visibility, counting, motion) and
+:mod:`~crossview.classical.layout` (cameras); importing ``solver`` registers them all.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ _SHARED = ResultCache()
 
 
 def shared() -> ResultCache:
-    """This process's cache (what :class:`~crossview.classical.solver.Solver` uses)."""
+    """This process's cache (what :class:`~crossview.classical.common.Solver` uses)."""
     return _SHARED
 
 

@@ -256,3 +256,37 @@ def marker_pixels(image: np.ndarray, colors: list[str], tol: int = 45) -> np.nda
             cv2.circle(out, (round(d.uv[0]), round(d.uv[1])), int(np.ceil(r + 4)), 1, -1)
         out |= _near_dark(image, c, tol, 1, dark).astype(np.uint8)
     return cv2.dilate(out, np.ones((5, 5), np.uint8)) > 0
+
+
+HUES: dict[str, tuple[tuple[int, int], ...]] = {
+    "red": ((0, 7), (170, 180)),
+    "brown": ((8, 19),),
+    "yellow": ((20, 35),),
+    "green": ((40, 75),),
+    "cyan": ((80, 100),),
+    "blue": ((101, 125),),
+    "purple": ((126, 169),),
+}
+"""OpenCV hue ranges (0-180) of the saturated object colours a tabletop scene uses."""
+
+
+def color_blobs(image: np.ndarray, min_px: int = 25) -> dict[str, list[np.ndarray]]:
+    """Saturated single-hue regions of an image (the coloured objects; the table, the floor,
+    the arm and grey objects are unsaturated), per hue class, each a bool (H, W) mask of at
+    least ``min_px`` pixels (scaled from 320x240), largest first."""
+    h, w = image.shape[:2]
+    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
+    vivid = (hsv[..., 1] > 115) & (hsv[..., 2] > 40)
+    least = max(6, int(min_px * w * h / (320 * 240)))
+    out: dict[str, list[np.ndarray]] = {}
+    for name, ranges in HUES.items():
+        sel = np.zeros((h, w), bool)
+        for lo, hi in ranges:
+            sel |= (hsv[..., 0] >= lo) & (hsv[..., 0] <= hi)
+        sel = cv2.morphologyEx((sel & vivid).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3)))
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(sel, connectivity=8)
+        keep = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= least]
+        keep.sort(key=lambda k: -stats[k, cv2.CC_STAT_AREA])
+        if keep:
+            out[name] = [lab == k for k in keep]
+    return out

@@ -17,8 +17,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from crossview.classical.common import Solver, handles, image_number, pick
 from crossview.classical.query import Answer, Query, no_answer
-from crossview.classical.solver import Solver, _image_number, _pick, handles
 
 
 def sky_fraction(image: np.ndarray) -> float:
@@ -71,7 +71,7 @@ def language_localization(s: Solver, q: Query) -> Answer:
     kind = camera_kind(q.question)
     if kind is None:
         return no_answer("the description names no camera kind this solver knows")
-    ks = [_image_number(o, len(q.images)) for o in q.options]
+    ks = [image_number(o, len(q.images)) for o in q.options]
     if any(k is None for k in ks):
         return no_answer("the options are not images")
     imgs = [q.images[k] for k in ks]  # type: ignore[index]
@@ -79,15 +79,15 @@ def language_localization(s: Solver, q: Query) -> Answer:
         # the one view without the robot's base; the others must clearly show it
         dark = [dark_region_px(im) for im in imgs]
         scores: list[float | None] = [float(d) + 5.0 for d in dark]
-        return _pick(scores, 8.0, q.letters, "the robot's base is out of view")
+        return pick(scores, 8.0, q.letters, "the robot's base is out of view")
     if kind == "low":
         sky = [sky_fraction(im) for im in imgs]
         if max(sky) < 0.1:
             return no_answer("no image shows the horizon")
-        return _pick([1.0 / (x + 0.02) for x in sky], 1.8, q.letters, "open background above")
+        return pick([1.0 / (x + 0.02) for x in sky], 1.8, q.letters, "open background above")
     grads = [texture_gradient(s, k) for k in ks]  # type: ignore[arg-type]
     sky = [sky_fraction(im) for im in imgs]
     flat: list[float | None] = [
         None if g is None else abs(float(np.log(g))) + 0.05 + 2.0 * x for g, x in zip(grads, sky)
     ]
-    return _pick(flat, 2.0, q.letters, "no texture gradient and no horizon")
+    return pick(flat, 2.0, q.letters, "no texture gradient and no horizon")

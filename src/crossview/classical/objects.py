@@ -2,7 +2,7 @@
 
 The objects of a tabletop scene stand on one plane, and that plane carries most of the local
 features: the dominant homography between two images
-(:meth:`~crossview.classical.solver.Solver.plane`) maps a point of the table in one image to
+(:meth:`~crossview.classical.common.Solver.plane`) maps a point of the table in one image to
 the same point in the other. An object's *foot* (the bottom centre of its mask, where it meets
 the table) therefore transfers between views, and so does its position between two moments
 when the camera and table stay put. Visibility is read from the object's own colour (the
@@ -19,20 +19,21 @@ from itertools import combinations
 import cv2
 import numpy as np
 
+from crossview.classical import detect as det
 from crossview.classical import features as ft
-from crossview.classical.query import Answer, Query, no_answer, two_groups
-from crossview.classical.solver import (
+from crossview.classical.common import (
     Solver,
-    _first_outlined,
-    _image_number,
-    _mask,
-    _object_scores,
-    _pair_in_image2,
-    _pick,
-    _yes_no,
+    first_outlined,
     handles,
+    image_number,
+    object_mask,
     object_pixels,
+    object_scores,
+    pair_in_image2,
+    pick,
+    yes_no,
 )
+from crossview.classical.query import Answer, Query, no_answer, two_groups
 
 PRESENT = 0.35
 """Share of the expected object area, of the object's colour, that says "visible"."""
@@ -74,7 +75,7 @@ def presence(s: Solver, a: int, color: str, b: int) -> tuple[float | None, str]:
     the plane's local magnification) covered by pixels of its colour in a window above its
     transferred foot; ``0.0`` when the foot lands well outside image b. Without: None.
     """
-    m = _mask(s, a, color)
+    m = object_mask(s, a, color)
     if m is None:
         return None, "an overlay was not found"
     H = s.plane(a, b)
@@ -101,16 +102,16 @@ def presence(s: Solver, a: int, color: str, b: int) -> tuple[float | None, str]:
 @handles("Q6")
 def visibility(s: Solver, q: Query) -> Answer:
     """Visible when the object's colour fills its transferred place on the table."""
-    c = _first_outlined(q)
+    c = first_outlined(q)
     if c is None:
         return no_answer("the object is not named")
     share, why = presence(s, 0, c, 1)
     if share is None:
         return no_answer(why)
     if share >= PRESENT:
-        return _yes_no(q, True)
+        return yes_no(q, True)
     if share <= ABSENT:
-        return _yes_no(q, False)
+        return yes_no(q, False)
     return no_answer("only part of the object's colour is where it should be")
 
 
@@ -134,7 +135,7 @@ def exclusive_presence(s: Solver, q: Query) -> Answer:
 
 
 def _transferred_foot(s: Solver, a: int, color: str, b: int) -> tuple[float, float] | None:
-    m = _mask(s, a, color)
+    m = object_mask(s, a, color)
     H = s.plane(a, b)
     f = None if m is None else ft.foot(m)
     return None if H is None or f is None else ft.transfer(H, f)
@@ -143,7 +144,7 @@ def _transferred_foot(s: Solver, a: int, color: str, b: int) -> tuple[float, flo
 def _feet(s: Solver, k: int, colors: list[str | None]) -> list[tuple[float, float] | None]:
     out = []
     for c in colors:
-        m = _mask(s, k, c)
+        m = object_mask(s, k, c)
         out.append(None if m is None else ft.foot(m))
     return out
 
@@ -151,7 +152,7 @@ def _feet(s: Solver, k: int, colors: list[str | None]) -> list[tuple[float, floa
 @handles("Q9")
 def nearest_neighbour(s: Solver, q: Query) -> Answer:
     """The candidate whose foot in Image 2 is nearest the query's foot moved over the table."""
-    c = _first_outlined(q)
+    c = first_outlined(q)
     if c is None:
         return no_answer("the query object is not named")
     p = _transferred_foot(s, 0, c, 1)
@@ -160,7 +161,7 @@ def nearest_neighbour(s: Solver, q: Query) -> Answer:
     scores: list[float | None] = []
     for f in _feet(s, 1, q.option_colors()):
         scores.append(None if f is None else float(np.hypot(f[0] - p[0], f[1] - p[1])) + 1.0)
-    return _pick(scores, 1.5, q.letters, "distance on the table plane")
+    return pick(scores, 1.5, q.letters, "distance on the table plane")
 
 
 @handles("Q14")
@@ -175,9 +176,9 @@ def displacement(s: Solver, q: Query) -> Answer:
         if p is None or f2 is None:
             scores.append(None)
             continue
-        # lowest score wins in _pick: the inverse of the distance moved
+        # lowest score wins in pick: the inverse of the distance moved
         scores.append(1.0 / (1.0 + float(np.hypot(f2[0] - p[0], f2[1] - p[1]))))
-    return _pick(scores, 1.6, q.letters, "foot displacement on the table plane")
+    return pick(scores, 1.6, q.letters, "foot displacement on the table plane")
 
 
 @handles("Q8")
@@ -189,8 +190,8 @@ def occluder(s: Solver, q: Query) -> Answer:
     candidate whose mask borders them and whose own foot is lower in the image (nearer the
     camera) than theirs.
     """
-    c = _first_outlined(q)
-    m = _mask(s, 0, c) if c else None
+    c = first_outlined(q)
+    m = object_mask(s, 0, c) if c else None
     H = s.plane(0, 1)
     f = None if m is None else ft.foot(m)
     if c is None or m is None or H is None or f is None:
@@ -200,7 +201,7 @@ def occluder(s: Solver, q: Query) -> Answer:
         return no_answer("the table plane maps the query to infinity")
     h, w = q.images[1].shape[:2]
     side = float(np.sqrt(max(float(m.sum()) * ft.area_scale(H, f), 1.0)))
-    cands = [_mask(s, 1, oc) for oc in q.option_colors()]
+    cands = [object_mask(s, 1, oc) for oc in q.option_colors()]
     window = np.zeros((h, w), bool)
     u0, u1 = int(max(0, p[0] - 1.5 * side)), int(min(w, p[0] + 1.5 * side + 1))
     v0, v1 = int(max(0, p[1] - 2.5 * side)), int(min(h, p[1] + 1.0 * side + 1))
@@ -226,7 +227,7 @@ def occluder(s: Solver, q: Query) -> Answer:
         near = float(dist[cm].min())
         front = of is None or of[1] >= bottom - 0.25 * side
         scores.append((near + 1.0) * (1.0 if front else 4.0))
-    return _pick(scores, 1.5, q.letters, "nearest object in front of the visible part")
+    return pick(scores, 1.5, q.letters, "nearest object in front of the visible part")
 
 
 def _gap(m1: np.ndarray, m2: np.ndarray) -> float:
@@ -246,23 +247,23 @@ def contact(s: Solver, q: Query) -> Answer:
     the same image height stand side by side at the same depth on the table: "yes". Adjacent
     masks at different heights may be one object behind the other: no answer.
     """
-    pair = _pair_in_image2(s, q)
+    pair = pair_in_image2(s, q)
     if isinstance(pair, Answer):
         return pair
     m1, m2 = pair
     g = _gap(m1, m2)
     if g > 4.0:
-        return _yes_no(q, False)
+        return yes_no(q, False)
     b1, b2 = float(np.nonzero(m1)[0].max()), float(np.nonzero(m2)[0].max())
     if g <= 3.5 and abs(b1 - b2) <= 0.035 * q.images[1].shape[0]:
-        return _yes_no(q, True)
+        return yes_no(q, True)
     return no_answer("the objects are adjacent at different depths; contact is not decidable")
 
 
 def _hidden_score(s: Solver, k: int, color: str | None, others: list[str]) -> float | None:
     """How hidden an overlaid object looks in image k: concavity (1 - solidity), the share of
     its outline on the image border, and the share bordering another marked object."""
-    m = _mask(s, k, color)
+    m = object_mask(s, k, color)
     if m is None:
         return None
     m8 = m.astype(np.uint8)
@@ -275,7 +276,7 @@ def _hidden_score(s: Solver, k: int, color: str | None, others: list[str]) -> fl
     border = float(np.mean((xs <= 1) | (ys <= 1) | (xs >= w - 2) | (ys >= h - 2)))
     near = np.zeros_like(m)
     for o in others:
-        om = _mask(s, k, o)
+        om = object_mask(s, k, o)
         if om is not None and o != color:
             near |= cv2.dilate(om.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     touching = float(np.mean(near[ys, xs])) if len(ys) else 0.0
@@ -288,20 +289,20 @@ def completeness_single(s: Solver, q: Query) -> Answer:
     colors = q.option_colors()
     named = [c for c in colors if c]
     scores = [_hidden_score(s, 0, c, named) for c in colors]
-    return _pick([None if x is None else x + 0.05 for x in scores], 2.0, q.letters, "outline shape")
+    return pick([None if x is None else x + 0.05 for x in scores], 2.0, q.letters, "outline shape")
 
 
 @handles("Q12")
 def completeness_cross(s: Solver, q: Query) -> Answer:
     """The image in which the object's outline looks least hidden."""
-    c = _first_outlined(q)
+    c = first_outlined(q)
     if c is None:
         return no_answer("the object is not named")
     scores: list[float | None] = []
     for o in q.options:
-        k = _image_number(o, len(q.images))
+        k = image_number(o, len(q.images))
         scores.append(None if k is None else _hidden_score(s, k, c, []))
-    return _pick([None if x is None else x + 0.05 for x in scores], 2.0, q.letters, "outline shape")
+    return pick([None if x is None else x + 0.05 for x in scores], 2.0, q.letters, "outline shape")
 
 
 @handles("Q4")
@@ -312,7 +313,7 @@ def group_matching(s: Solver, q: Query) -> Answer:
         return no_answer("the two groups of objects are not listed")
     cost: dict[tuple[str, str], float | None] = {}
     for a in left:
-        row, _ = _object_scores(s, 0, a, 1, list(right))
+        row, _ = object_scores(s, 0, a, 1, list(right))
         for b, d in zip(right, row):
             cost[(a, b)] = d
     totals: list[float | None] = []
@@ -326,41 +327,7 @@ def group_matching(s: Solver, q: Query) -> Answer:
         vals = [cost.get(p) for p in pairs]
         ok = len(pairs) == len(left) and all(v is not None for v in vals)
         totals.append(sum(vals) if ok else None)  # type: ignore[arg-type]
-    return _pick(totals, 1.15, q.letters, "total appearance and epipolar cost of the pairing")
-
-
-HUES: dict[str, tuple[tuple[int, int], ...]] = {
-    "red": ((0, 7), (170, 180)),
-    "brown": ((8, 19),),
-    "yellow": ((20, 35),),
-    "green": ((40, 75),),
-    "cyan": ((80, 100),),
-    "blue": ((101, 125),),
-    "purple": ((126, 169),),
-}
-"""OpenCV hue ranges (0-180) of the saturated object colours a tabletop scene uses."""
-
-
-def color_blobs(image: np.ndarray, min_px: int = 25) -> dict[str, list[np.ndarray]]:
-    """Saturated single-hue regions of an image (the coloured objects; the table, the floor,
-    the arm and grey objects are unsaturated), per hue class, each a bool (H, W) mask of at
-    least ``min_px`` pixels (scaled from 320x240), largest first."""
-    h, w = image.shape[:2]
-    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
-    vivid = (hsv[..., 1] > 115) & (hsv[..., 2] > 40)
-    least = max(6, int(min_px * w * h / (320 * 240)))
-    out: dict[str, list[np.ndarray]] = {}
-    for name, ranges in HUES.items():
-        sel = np.zeros((h, w), bool)
-        for lo, hi in ranges:
-            sel |= (hsv[..., 0] >= lo) & (hsv[..., 0] <= hi)
-        sel = cv2.morphologyEx((sel & vivid).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3)))
-        n, lab, stats, _ = cv2.connectedComponentsWithStats(sel, connectivity=8)
-        keep = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= least]
-        keep.sort(key=lambda k: -stats[k, cv2.CC_STAT_AREA])
-        if keep:
-            out[name] = [lab == k for k in keep]
-    return out
+    return pick(totals, 1.15, q.letters, "total appearance and epipolar cost of the pairing")
 
 
 def _motion(s: Solver, a: int, b: int) -> float | None:
@@ -407,7 +374,7 @@ def temporal(s: Solver, q: Query) -> Answer:
             continue
         # out of sync: every pair with it moves, the pairs without it do not
         scores.append(float(np.median(outside)) - min(inside))
-    img_scores = [None if (k := _image_number(o, n)) is None else scores[k] for o in q.options]
+    img_scores = [None if (k := image_number(o, n)) is None else scores[k] for o in q.options]
     valid = sorted(x for x in img_scores if x is not None)
     if len(valid) < 2 or valid[0] > -0.6 or valid[1] - valid[0] < 0.5:
         return no_answer("the objects' positions do not single out one image")
@@ -423,7 +390,7 @@ def grounding(s: Solver, q: Query) -> Answer:
     highest in the image). Descriptions without a colour, grey objects, and colours shared by
     several regions get no answer: telling shapes apart is not attempted.
     """
-    named = [c for c in q.colors_in(q.question) if c in HUES]
+    named = [c for c in q.colors_in(q.question) if c in det.HUES]
     if len(named) != 1:
         return no_answer("the description names no object colour this solver can segment")
     regions = s.blobs(0).get(named[0], [])

@@ -15,155 +15,22 @@ import numpy as np
 
 from crossview.classical import detect as det
 from crossview.classical import features as ft
-from crossview.classical.cache import MASK_CODEC, ResultCache, derived_key, image_key, shared
+from crossview.classical import layout, objects  # noqa: F401 (their handlers register on import)
+from crossview.classical.common import (
+    HANDLERS,
+    Solver,
+    first_outlined,
+    handles,
+    image_number,
+    mask_centroid,
+    object_mask,
+    object_scores,
+    object_terms,
+    pair_in_image2,
+    pick,
+    yes_no,
+)
 from crossview.classical.query import Answer, Query, no_answer, outlined_by_image
-from crossview.render.markers import marker_radius
-
-Handler = Callable[["Solver", Query], Answer]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(*types: str) -> Callable[[Handler], Handler]:
-    """Register a handler for question types."""
-
-    def deco(fn: Handler) -> Handler:
-        for t in types:
-            HANDLERS[t] = fn
-        return fn
-
-    return deco
-
-
-class Solver:
-    """Answers one query. Per-image and per-pair work goes through the process's
-    content-keyed :mod:`~crossview.classical.cache` (shared by queries that show the same
-    pixels); the rest is memoised per query in :attr:`cache`."""
-
-    def __init__(self, q: Query, store: ResultCache | None = None) -> None:
-        self.q = q
-        self.store = store if store is not None else shared()
-        self._tv: dict[tuple[int, int], ft.TwoView] = {}
-        self._image_keys: dict[int, str] = {}
-        self._colors: tuple[str, ...] | None = None
-        self.cache: dict[tuple, object] = {}
-        """Per-query memo for handlers (masks, colour-space images)."""
-
-    # -- shared machinery -----------------------------------------------------------------
-    def image_key(self, k: int) -> str:
-        """Content digest of image k (:func:`~crossview.classical.cache.image_key`)."""
-        if k not in self._image_keys:
-            self._image_keys[k] = image_key(self.q.images[k])
-        return self._image_keys[k]
-
-    def _marked(self) -> tuple[str, ...]:
-        """Palette colours named anywhere in the prompt (the markers to look for)."""
-        if self._colors is None:
-            self._colors = tuple(self.q.colors_in(self.q.text))
-        return self._colors
-
-    def _features_key(self, k: int) -> str:
-        return derived_key("features", self.image_key(k), self._marked())
-
-    def exclude(self, k: int) -> np.ndarray:
-        """Drawn-marker pixels of image k (colours named anywhere in the prompt)."""
-        key = derived_key("markers", self.image_key(k), self._marked())
-        img, colors = self.q.images[k], list(self._marked())
-        return self.store.get("markers", key, lambda: det.marker_pixels(img, colors), MASK_CODEC)
-
-    def keypoints(self, k: int, detector: str) -> ft.Keypoints:
-        """One detector's keypoints of image k, off the drawn markers."""
-        return self.store.get(
-            detector,
-            derived_key(detector, self.image_key(k), self._marked()),
-            lambda: ft.detect_with(self.q.images[k], self.exclude(k), detector),
-            ft.KEYPOINTS_CODEC,
-        )
-
-    def features(self, k: int) -> ft.Features:
-        """Local features of image k, off the drawn markers."""
-        return ft.combine(self.keypoints(k, "sift"), self.keypoints(k, "orb"))
-
-    def pair(self, a: int, b: int) -> ft.TwoView:
-        """Matches and fundamental matrix from image a to image b."""
-        if (a, b) not in self._tv:
-            if (b, a) in self._tv:
-                o = self._tv[(b, a)]
-                F = None if o.F is None else o.F.T
-                self._tv[(a, b)] = ft.TwoView(o.pts_b, o.pts_a, F, o.inliers)
-            else:
-                key = derived_key("pair", self._features_key(a), self._features_key(b))
-                self._tv[(a, b)] = self.store.get(
-                    "pair",
-                    key,
-                    lambda: ft.two_view(self.features(a), self.features(b)),
-                    ft.TWO_VIEW_CODEC,
-                )
-        return self._tv[(a, b)]
-
-    def plane(self, a: int, b: int) -> np.ndarray | None:
-        """The table-plane homography from image a to image b, or None when not trusted.
-
-        The dominant plane of the matches: the table top carries most of the features.
-        """
-        key = ("plane", a, b)
-        if key not in self.cache:
-            H, n = ft.homography(self.pair(a, b))
-            self.cache[key] = H if H is not None and n >= ft.MIN_PLANE_INLIERS else None
-        return self.cache[key]  # type: ignore[return-value]
-
-    def blobs(self, k: int) -> dict[str, list[np.ndarray]]:
-        """Saturated colour regions of image k per hue class (the coloured objects)."""
-        from crossview.classical.objects import color_blobs
-
-        img = self.q.images[k]
-        return self.store.get(
-            "blobs", derived_key("blobs", self.image_key(k)), lambda: color_blobs(img)
-        )
-
-    def textureless(self) -> bool:
-        """True when the images carry too few local features (SIFT and ORB) to match at all.
-
-        ORB's count alone usually settles it, so SIFT is run only on images a handler matches.
-        """
-        n = len(self.q.images)
-        orb = sum(len(self.keypoints(k, "orb").pts) for k in range(n))
-        if orb >= 8 * n:
-            return False
-        return orb + sum(len(self.keypoints(k, "sift").pts) for k in range(n)) < 8 * n
-
-    def radius(self) -> float:
-        """Marker radius of these images."""
-        w, h = self.q.size
-        return marker_radius(w, h)
-
-    def local_transfer(self, a: int, b: int, uv: tuple[float, float]) -> tuple[float, float] | None:
-        """Transfer a point from a to b with an affine fitted to the inlier matches around it."""
-        tv = self.pair(a, b)
-        if not tv.trusted:
-            return None
-        pa, pb = tv.pts_a[tv.inliers], tv.pts_b[tv.inliers]
-        d = np.hypot(pa[:, 0] - uv[0], pa[:, 1] - uv[1])
-        near = np.argsort(d)[:8]
-        near = near[d[near] < 0.25 * max(self.q.size)]
-        if len(near) < 4:
-            return None
-        A, inl = cv2.estimateAffine2D(pa[near], pb[near], ransacReprojThreshold=3.0)
-        if A is None or int(inl.sum()) < 4:
-            return None
-        p = A @ np.array([uv[0], uv[1], 1.0])
-        return float(p[0]), float(p[1])
-
-    def annulus_color(self, k: int, uv: tuple[float, float]) -> np.ndarray | None:
-        """Mean RGB of the scene just around a dot (outside its rings), or None."""
-        img = self.q.images[k]
-        h, w = img.shape[:2]
-        r = self.radius()
-        yy, xx = np.mgrid[0:h, 0:w]
-        d = np.hypot(xx - uv[0], yy - uv[1])
-        ring = (d > r + 3.5) & (d < r + 8) & ~self.exclude(k)
-        if ring.sum() < 10:
-            return None
-        return img[ring].astype(float).mean(0)
 
 
 def solve(q: Query) -> Answer:
@@ -180,20 +47,10 @@ def solve(q: Query) -> Answer:
         return no_answer(f"the geometry failed ({type(exc).__name__})")
 
 
-def _pick(scores: list[float | None], margin: float, letters: list[str], why: str) -> Answer:
-    """Lowest score wins when it beats the runner-up by ``margin`` (ratio); else no answer."""
-    valid = [(s, k) for k, s in enumerate(scores) if s is not None]
-    if not valid:
-        return no_answer(f"{why}: nothing to compare")
-    valid.sort()
-    best, k = valid[0]
-    if len(valid) > 1:
-        second = valid[1][0]
-        if second < best * margin + 1e-9:
-            return no_answer(f"{why}: the evidence does not separate the candidates")
-    elif len(scores) > 1:
-        return no_answer(f"{why}: only one candidate could be measured")
-    return Answer(letter=letters[k])
+EPIPOLAR_MARGIN = 1.3
+"""Ratio by which the best dot must beat the runner-up under trusted epipolar geometry."""
+APPEARANCE_MARGIN = 2.0
+"""The ratio without trusted geometry (colour around the dots alone: weaker evidence)."""
 
 
 # -------------------------------------------------------------------------------------------
@@ -242,10 +99,15 @@ def _score_candidates(
     refs: list[tuple[int, tuple[float, float]]],
     target: int,
     cands: list[tuple[float, float] | None],
-) -> tuple[list[float | None], str]:
+) -> tuple[list[float | None], float, str]:
+    """Score each candidate dot in ``target`` (lower is better), with the margin
+    :func:`~crossview.classical.common.pick` needs for that evidence and the reason: the
+    epipolar transfer of the references when the geometry is trusted (:data:`EPIPOLAR_MARGIN`),
+    else the colour around the dots alone (:data:`APPEARANCE_MARGIN`)."""
     lines, point = _predict_point(s, refs, target)
     if not lines:
-        return _appearance_scores(s, refs, target, cands), "appearance around the dots only"
+        scores = _appearance_scores(s, refs, target, cands)
+        return scores, APPEARANCE_MARGIN, "appearance around the dots only"
     scale = 0.05 * max(s.q.size)
     scores: list[float | None] = []
     for c in cands:
@@ -263,7 +125,7 @@ def _score_candidates(
         if ca is not None and ras:
             app = min(float(np.abs(ca - r).mean()) for r in ras) / 255.0
         scores.append(d + scale * app * 2)
-    return scores, "epipolar transfer of the marked point"
+    return scores, EPIPOLAR_MARGIN, "epipolar transfer of the marked point"
 
 
 def _appearance_scores(
@@ -314,8 +176,8 @@ def point_correspondence(s: Solver, q: Query) -> Answer:
     if s.textureless():
         return no_answer("the images carry no matchable texture")
     cands = _dots_of(s, target, q.option_colors())
-    scores, why = _score_candidates(s, refs, target, cands)
-    return _pick(scores, 1.3 if why.startswith("epipolar") else 2.0, q.letters, why)
+    scores, margin, why = _score_candidates(s, refs, target, cands)
+    return pick(scores, margin, q.letters, why)
 
 
 @handles("Correspondence-Judgement")
@@ -330,8 +192,8 @@ def correspondence_judgement(s: Solver, q: Query) -> Answer:
     if s.textureless():
         return no_answer("the images carry no matchable texture")
     cands = _dots_of(s, 1, q.option_colors())
-    scores, why = _score_candidates(s, [(0, d.uv)], 1, cands)
-    return _pick(scores, 1.3 if why.startswith("epipolar") else 2.0, q.letters, why)
+    scores, margin, why = _score_candidates(s, [(0, d.uv)], 1, cands)
+    return pick(scores, margin, q.letters, why)
 
 
 @handles("Correspondence-Pointing")
@@ -385,7 +247,7 @@ def directional_correspondence(s: Solver, q: Query) -> Answer:
         if point is not None:
             d += 0.5 * float(np.hypot(a.head[0] - point[0], a.head[1] - point[1]))
         scores.append(d + 1.0)
-    return _pick(scores, 1.5, q.letters, "epipolar transfer of the arrow heads")
+    return pick(scores, 1.5, q.letters, "epipolar transfer of the arrow heads")
 
 
 @handles("spatial_verification")
@@ -426,7 +288,7 @@ def spatial_verification(s: Solver, q: Query) -> Answer:
     # options are "Image k": map images to letters
     img_scores: list[float | None] = []
     for o in opts:
-        k = _image_number(o, n)
+        k = image_number(o, n)
         img_scores.append(None if k is None else scores[k])
     return _pick_max_gap(img_scores, letters, "epipolar consistency of the dots")
 
@@ -445,120 +307,24 @@ def _pick_max_gap(scores: list[float | None], letters: list[str], why: str) -> A
 # Objects under the overlay protocol: masks found from their named overlay colours
 
 
-def _mask(s: Solver, k: int, color: str | None) -> np.ndarray | None:
-    """The mask of the object named by ``color`` in image k: the region-protocol mask given
-    under that name, else the overlay drawn in that colour (None when absent or tiny);
-    found once per query (handlers ask for the same mask several times)."""
-    if color is None or not 0 <= k < len(s.q.images):
-        return None
-    key = ("mask", k, color)
-    if key not in s.cache:
-        m = s.q.region_masks.get((k, color))
-        if m is None:
-            m = det.find_overlay(s.q.images[k], color)
-        s.cache[key] = m if m.sum() >= 20 else None
-    return s.cache[key]  # type: ignore[return-value]
-
-
-def object_pixels(s: Solver, k: int, color: str, m: np.ndarray) -> np.ndarray:
-    """The object's own RGB inside its mask, (N, 3) float: as drawn for a region-protocol mask,
-    with the overlay's tint undone for an overlay."""
-    if (k, color) in s.q.region_masks:
-        return s.q.images[k][m].astype(float)
-    return det.untint(s.q.images[k], m, color)
-
-
-def _descriptor(s: Solver, k: int, color: str, m: np.ndarray) -> np.ndarray:
-    """Appearance of a masked object: mean Lab and a coarse hue/value histogram (untinted)."""
-    px = object_pixels(s, k, color, m).astype(np.uint8).reshape(-1, 1, 3)
-    lab = cv2.cvtColor(px, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(float)
-    hsv = cv2.cvtColor(px, cv2.COLOR_RGB2HSV).reshape(-1, 3)
-    hist, _, _ = np.histogram2d(hsv[:, 0], hsv[:, 2], bins=(12, 4), range=((0, 180), (0, 256)))
-    hist = hist.ravel() / max(hist.sum(), 1)
-    return np.concatenate([np.median(lab, 0) / 25.0, hist * 4])
-
-
-def _centroid(m: np.ndarray) -> tuple[float, float]:
-    ys, xs = np.nonzero(m)
-    return float(xs.mean()), float(ys.mean())
-
-
-def _object_terms(
-    s: Solver, qv: int, qc: str, cv: int, cands: list[str | None]
-) -> list[tuple[float, float | None, float | None] | None]:
-    """Per candidate overlay in image ``cv``, how it differs from the query in image ``qv``:
-    ``(appearance, epipolar, plane)``. Appearance is the L1 distance of the descriptors;
-    epipolar the distance of the candidate's centroid from the query centroid's epipolar line,
-    plane that of its foot from the query's foot carried over the table, both in candidate
-    sizes (its larger mask extent) and None without trusted geometry. None for a candidate
-    (or every candidate) whose overlay was not found."""
-    qm = _mask(s, qv, qc)
-    if qm is None:
-        return [None] * len(cands)
-    qd = _descriptor(s, qv, qc, qm)
-    tv = s.pair(qv, cv) if not s.textureless() else None
-    line = ft.epiline(tv.F, _centroid(qm)) if tv is not None and tv.trusted else None
-    H = s.plane(qv, cv) if tv is not None else None
-    qf = ft.foot(qm)
-    placed = None if H is None or qf is None else ft.transfer(H, qf)
-    out: list[tuple[float, float | None, float | None] | None] = []
-    for c in cands:
-        m = _mask(s, cv, c)
-        if m is None or c is None:
-            out.append(None)
-            continue
-        app = float(np.abs(_descriptor(s, cv, c, m) - qd).sum())
-        ys, xs = np.nonzero(m)
-        size = max(float(np.ptp(xs)), float(np.ptp(ys)), 4.0)
-        epi = None if line is None else ft.line_distance(line, _centroid(m)) / size
-        cf = ft.foot(m)
-        plane = None
-        if placed is not None and cf is not None:
-            plane = float(np.hypot(cf[0] - placed[0], cf[1] - placed[1])) / size
-        out.append((app, epi, plane))
-    return out
-
-
-def _object_scores(
-    s: Solver, qv: int, qc: str, cv: int, cands: list[str | None]
-) -> tuple[list[float | None], str]:
-    """Dissimilarity of each candidate overlay in image ``cv`` to the query in image ``qv``:
-    appearance plus the epipolar and plane terms, each capped at 3 (:func:`_object_terms`)."""
-    scores: list[float | None] = []
-    for t in _object_terms(s, qv, qc, cv, cands):
-        if t is None:
-            scores.append(None)
-            continue
-        app, epi, plane = t
-        scores.append(app + sum(min(x, 3.0) for x in (epi, plane) if x is not None))
-    if _mask(s, qv, qc) is None:
-        return scores, "the query object's overlay was not found"
-    return scores, "appearance inside the masks, epipolar line and table-plane position"
-
-
-def _first_outlined(q: Query) -> str | None:
-    cs = q.outlined()
-    return cs[0] if cs else None
-
-
 @handles("Q1", "Q2")
 def object_retrieval(s: Solver, q: Query) -> Answer:
     """The candidate in Image 2 most like the query of Image 1 (appearance + epipolar line)."""
-    qc = _first_outlined(q)
-    scores, why = _object_scores(s, 0, qc or "", 1, q.option_colors()) if qc else ([], "")
+    qc = first_outlined(q)
+    scores, why = object_scores(s, 0, qc or "", 1, q.option_colors()) if qc else ([], "")
     if qc is None:
         return no_answer("the query object is not named")
-    return _pick(scores, 1.25, q.letters, why)
+    return pick(scores, 1.25, q.letters, why)
 
 
 @handles("Q3")
 def one_of_three(s: Solver, q: Query) -> Answer:
     """Which of the objects in Image 1 is the query of Image 2."""
-    qc = _first_outlined(q)
+    qc = first_outlined(q)
     if qc is None:
         return no_answer("the query object is not named")
-    scores, why = _object_scores(s, 1, qc, 0, q.option_colors())
-    return _pick(scores, 1.25, q.letters, why)
+    scores, why = object_scores(s, 1, qc, 0, q.option_colors())
+    return pick(scores, 1.25, q.letters, why)
 
 
 @handles("Q5")
@@ -568,28 +334,28 @@ def instance_verification(s: Solver, q: Query) -> Answer:
     Where the table plane is trusted, the query's foot carried into Image 2 lands within
     0.75 object sizes of the candidate's foot for the same object (and its centroid near the
     epipolar line), and more than 1.5 sizes away for another; a centroid more than 2 sizes off
-    the epipolar line is another object. Otherwise the summed cost of :func:`_object_scores`
+    the epipolar line is another object. Otherwise the summed cost of :func:`object_scores`
     decides: below 1.6 the same, above 11.5 another, else no answer.
     """
     by_image = outlined_by_image(q.question)
     if not by_image.get(0) or not by_image.get(1):
         return no_answer("the two objects are not named with their images")
     qc, cc = by_image[0][0], by_image[1][0]
-    terms = _object_terms(s, 0, qc, 1, [cc])[0]
+    terms = object_terms(s, 0, qc, 1, [cc])[0]
     if terms is None:
         return no_answer("an overlay was not found")
     if not any(o.lower().startswith("yes") for o in q.options):
         return no_answer("the options are not yes and no")
     app, epi, plane = terms
     if plane is not None and plane < 0.75 and (epi is None or epi < 1.0):
-        return _yes_no(q, True)
+        return yes_no(q, True)
     if (plane is not None and plane > 1.5) or (epi is not None and epi > 2.0):
-        return _yes_no(q, False)
+        return yes_no(q, False)
     d = app + sum(min(x, 3.0) for x in (epi, plane) if x is not None)
     if d < 1.6:
-        return _yes_no(q, True)
+        return yes_no(q, True)
     if d > 11.5:
-        return _yes_no(q, False)
+        return yes_no(q, False)
     return no_answer("appearance and geometry are between same and different")
 
 
@@ -600,10 +366,10 @@ def _area(m: np.ndarray | None) -> float | None:
 @handles("Q10")
 def scale_change(s: Solver, q: Query) -> Answer:
     """Larger / smaller / about the same from the mask areas in the two images."""
-    c = _first_outlined(q)
+    c = first_outlined(q)
     cs = q.outlined()
     c2 = cs[1] if len(cs) > 1 else c
-    a1, a2 = _area(_mask(s, 0, c)), _area(_mask(s, 1, c2))
+    a1, a2 = _area(object_mask(s, 0, c)), _area(object_mask(s, 1, c2))
     if not a1 or not a2:
         return no_answer("an overlay was not found")
     r = a2 / a1
@@ -623,7 +389,7 @@ def scale_growth(s: Solver, q: Query) -> Answer:
     """The object whose mask area grows most from Image 1 to Image 2."""
     ratios: list[float | None] = []
     for c in q.option_colors():
-        a1, a2 = _area(_mask(s, 0, c)), _area(_mask(s, 1, c))
+        a1, a2 = _area(object_mask(s, 0, c)), _area(object_mask(s, 1, c))
         ratios.append(None if not a1 or not a2 else -a2 / a1)
     valid = sorted(r for r in ratios if r is not None)
     if len(valid) < 2 or valid[0] > valid[1] * 1.1:  # negatives: best must be 1.1x the next
@@ -631,33 +397,14 @@ def scale_growth(s: Solver, q: Query) -> Answer:
     return Answer(letter=q.letters[ratios.index(valid[0])])
 
 
-def _yes_no(q: Query, yes: bool) -> Answer:
-    for k, o in enumerate(q.options):
-        if o.lower().startswith("yes" if yes else "no"):
-            return Answer(letter=q.letters[k])
-    return no_answer("the options are not yes and no")
-
-
-def _pair_in_image2(s: Solver, q: Query) -> tuple[np.ndarray, np.ndarray] | Answer:
-    """Masks in Image 2 of the two objects a Q13 / Q15 question names (its 3rd and 4th marks),
-    or the no-answer saying why they cannot be read."""
-    cs = q.outlined()
-    if len(cs) < 4:
-        return no_answer("the objects are not named in both images")
-    m1, m2 = _mask(s, 1, cs[2]), _mask(s, 1, cs[3])
-    if m1 is None or m2 is None:
-        return no_answer("an overlay was not found")
-    return m1, m2
-
-
 @handles("Q13")
 def left_right(s: Solver, q: Query) -> Answer:
     """Order of the two objects' mask centroids in Image 2 against the stated order."""
-    pair = _pair_in_image2(s, q)
+    pair = pair_in_image2(s, q)
     if isinstance(pair, Answer):
         return pair
     m1, m2 = pair
-    dx = _centroid(m2)[0] - _centroid(m1)[0]
+    dx = mask_centroid(m2)[0] - mask_centroid(m1)[0]
     if abs(dx) < 0.02 * s.q.size[0]:
         return no_answer("the objects are horizontally too close")
     same = dx > 0  # the first-named object is left of the second in Image 1
@@ -670,14 +417,14 @@ def left_right(s: Solver, q: Query) -> Answer:
 @handles("Q15")
 def depth_order(s: Solver, q: Query) -> Answer:
     """Ground-plane cue: the object whose mask reaches lower in the image is nearer."""
-    pair = _pair_in_image2(s, q)
+    pair = pair_in_image2(s, q)
     if isinstance(pair, Answer):
         return pair
     m1, m2 = pair
     b1, b2 = float(np.nonzero(m1)[0].max()), float(np.nonzero(m2)[0].max())
     if abs(b1 - b2) < 0.03 * s.q.size[1]:
         return no_answer("the objects' ground contacts are at about the same image height")
-    return _yes_no(q, b1 > b2)
+    return yes_no(q, b1 > b2)
 
 
 @handles("cross_scenario_localization")
@@ -685,15 +432,9 @@ def cross_scenario(s: Solver, q: Query) -> Answer:
     """The candidate whose image is most similar to Image 1 (same camera, same background)."""
     scores: list[float | None] = []
     for o in q.options:
-        k = _image_number(o, len(q.images))
+        k = image_number(o, len(q.images))
         scores.append(None if k is None else 1.0 - ft.similarity(q.images[0], q.images[k]))
-    return _pick(scores, 1.5, q.letters, "global image similarity")
-
-
-def _image_number(option: str, n: int) -> int | None:
-    """The 0-based image an option names ("Image 3" -> 2), None unless it is one of ``n``."""
-    nums = [int(t) for t in option.replace(".", " ").split() if t.isdigit()]
-    return nums[0] - 1 if nums and 1 <= nums[0] <= n else None
+    return pick(scores, 1.5, q.letters, "global image similarity")
 
 
 def _centre_direction(s: Solver, a: int, b: int) -> np.ndarray | None:
@@ -717,7 +458,7 @@ def directional_view(s: Solver, q: Query) -> Answer:
         return no_answer("the question asks for neither left nor right")
     xs: list[float | None] = []
     for o in q.options:
-        k = _image_number(o, len(q.images))
+        k = image_number(o, len(q.images))
         c = None if k is None or k == 0 else _centre_direction(s, 0, k)
         xs.append(None if c is None else float(c[0]))
     if any(x is None for x in xs):
@@ -740,16 +481,11 @@ def viewpoint(s: Solver, q: Query) -> Answer:
     f = 0.5 * w / np.tan(np.radians(60.0) / 2)
     scores: list[float | None] = []
     for o in q.options:
-        k = _image_number(o, len(q.images))
+        k = image_number(o, len(q.images))
         c = None if k is None or k == 0 else _centre_direction(s, 0, k)
         if c is None or c[2] <= 0.05:
             scores.append(None)
             continue
         uv = np.array([f * c[0] / c[2] + (w - 1) / 2, f * c[1] / c[2] + (h - 1) / 2])
         scores.append(float(np.linalg.norm(uv - dot)))
-    return _pick(scores, 1.5, q.letters, "camera centre projected into Image 1")
-
-
-# the handlers of the object and layout modules register themselves on import
-from crossview.classical import layout as _layout  # noqa: E402,F401
-from crossview.classical import objects as _objects  # noqa: E402,F401
+    return pick(scores, 1.5, q.letters, "camera centre projected into Image 1")
