@@ -108,6 +108,7 @@ def test_planted_shortcuts_are_flagged(toy_ds: Path, tmp_path: Path) -> None:
 
 def test_subpixel_probe_reads_the_drawn_dot(tmp_path: Path) -> None:
     """A gold dot drawn off the pixel grid among dots on pixel centres is found from pixels."""
+    from crossview.dataset.record import Record
     from crossview.engine.audit_probes import ItemReader, subpixel_rule
     from crossview.render.markers import Mark, draw_marks
     from crossview.scene.store import save_image
@@ -118,6 +119,10 @@ def test_subpixel_probe_reads_the_drawn_dot(tmp_path: Path) -> None:
     marks = [Mark(0, "dot", u, c) for u, c in zip(uv, colors)]
     save_image(tmp_path / "a.png", draw_marks(img, marks))
     rec = {
+        "sample_id": "s-0",
+        "question_type": "point_correspondence",
+        "question": "q",
+        "answer": "A",
         "protocols": {
             "marker": {
                 "question": "q",
@@ -129,7 +134,7 @@ def test_subpixel_probe_reads_the_drawn_dot(tmp_path: Path) -> None:
         "choices": {"labels": colors, "views": [None] * 4},
         "views": [{"camera": "c", "width": 160, "height": 120, "timestep": 0}],
     }
-    scores = subpixel_rule(ItemReader(rec, tmp_path, {}))
+    scores = subpixel_rule(ItemReader(Record.from_json(rec), tmp_path, {}))
     assert int(np.argmax(scores)) == 0 and scores[0] > 0.5 and scores[1:].max() < 0.2
 
 

@@ -484,3 +484,21 @@ def test_parquet_without_pyarrow_names_the_extra(
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     with pytest.raises(MissingExtraError, match=r"crossview\[export\]"):
         export(ds, "parquet", tmp_path)
+
+
+def test_record_choice_kind_agrees_with_the_wording_on_every_family(ds: Path) -> None:
+    """The structural rule (Record.choice_kind) and the wording rule (infer_choice_kind, for
+    published files) agree on every generated record under every protocol it carries."""
+    from crossview.dataset.record import Record
+    from crossview.eval.loaders import infer_choice_kind
+
+    seen = set()
+    for raw in _records(ds).values():
+        rec = Record.from_json(raw)
+        for p in rec.available():
+            pv = rec.view(p)
+            assert pv is not None
+            texts = [o.split(". ", 1)[1] for o in pv.options]
+            assert rec.choice_kind() == infer_choice_kind(texts), (rec.sample_id, p)
+            seen.add(rec.choice_kind())
+    assert seen == {"letter", "color", "image", "yesno"}

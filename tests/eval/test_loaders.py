@@ -198,6 +198,56 @@ def test_infer_choice_kind() -> None:
     assert infer_choice_kind(["the red mug", "the blue box"]) == "letter"
 
 
+def test_choice_kind_comes_from_the_record(tmp_path: Path) -> None:
+    """The record's choices block decides how a model may name an option; wording that would
+    say otherwise (or nothing) does not; a record without the block goes by the wording."""
+    from tests.eval.conftest import _native_record
+
+    opts = ["A. The first camera", "B. The second camera"]
+    views = _native_record(
+        "cv-0", "Q12", opts, "B", choices={"views": [0, 1], "labels": [None, None]}
+    )
+    marks = _native_record(
+        "cv-1",
+        "point_correspondence",
+        ["A. The left one", "B. The right one"],
+        "A",
+        choices={"views": [None, None], "labels": ["red", "blue"]},
+    )
+    marks["protocols"]["overlay"]["marks"] = [
+        {"view": 1, "color": "red"},
+        {"view": 1, "color": "blue"},
+    ]
+    yes = _native_record("cv-2", "Q5", ["A. Yes", "B. No"], "A", choices={"labels": ["yes", "no"]})
+    bare = _native_record("cv-3", "Q5", ["A. Yes", "B. No"], "A")
+    plain = _native_record(
+        "cv-4",
+        "Q10",
+        ["A. Larger", "B. Smaller"],
+        "A",
+        choices={"views": [None, None], "labels": ["larger", "smaller"]},
+    )
+    (tmp_path / "renders" / "region").mkdir(parents=True)
+    (tmp_path / "renders" / "overlay").mkdir(parents=True)
+    for name in ("v0", "v1"):
+        (tmp_path / "renders" / "region" / f"{name}.png").write_bytes(png_bytes(90))
+    for r in (views, marks, yes, bare, plain):
+        for k in range(2):
+            (tmp_path / "renders" / "overlay" / f"{r['sample_id']}_{k}.png").write_bytes(
+                png_bytes(9)
+            )
+    f = write_jsonl(tmp_path / "questions.jsonl", [views, marks, yes, bare, plain])
+    kinds = {it.id: it.choice_kind for it in load_benchmark(f, protocol="overlay").items}
+    assert kinds == {
+        "cv-0": "image",
+        "cv-1": "color",
+        "cv-2": "yesno",
+        "cv-3": "yesno",
+        "cv-4": "letter",
+    }
+    assert infer_choice_kind(["The first camera", "The second camera"]) == "letter"
+
+
 def test_native_auto_protocol_per_item_and_open_answer(tmp_path: Path) -> None:
     """auto shows each item its own drawn protocol; an open answer follows that protocol."""
     import json

@@ -236,6 +236,34 @@ class Record:
         sid = (self.provenance or {}).get("scene_id") or self.views[0].get("scene_id")
         return None if sid is None else str(sid)
 
+    def choice_kind(self) -> str | None:
+        """How a model may name an option besides its letter, read from the record's
+        ``choices`` block: ``image`` when every option is a view (``choices.views``),
+        ``yesno`` when the labels are yes and no, ``color`` when every label is the colour of a
+        drawn mark (``protocols.*.marks``), else ``letter``; ``letter`` for a record without
+        options. None when a choice record has no ``choices`` block (a published file): the
+        reader then goes by the options' wording."""
+        if not self.options:
+            return "letter"
+        if not self.choices:
+            return None
+        views = self.choices.get("views") or []
+        labels = [str(x).lower() for x in self.choices.get("labels") or [] if x is not None]
+        n = len(self.options)
+        if len(views) == n and all(v is not None for v in views):
+            return "image"
+        if len(labels) == n == 2 and sorted(labels) == ["no", "yes"]:
+            return "yesno"
+        marked = {
+            str(m.get("color")).lower()
+            for entry in self.protocols.values()
+            for m in entry.get("marks") or []
+            if isinstance(m, dict) and m.get("color")
+        }
+        if len(labels) == n and len(set(labels)) == n and set(labels) <= marked:
+            return "color"
+        return "letter"
+
     def available(self) -> list[str]:
         """The protocols this record carries: ``region`` and those under ``protocols``."""
         return ["region", *sorted(self.protocols)]

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import norm
 
+from crossview.dataset.record import Record
 from crossview.engine.audit_probes import PROBES, ItemReader
 from crossview.errors import BadInputError
 from crossview.eval.items import LETTERS
@@ -163,39 +164,40 @@ def learned_credits(
 # ----------------------------------------------------------------------------- reading
 
 
-def _gold_index(rec: dict[str, Any]) -> int | None:
-    ans = rec.get("answer")
-    if not isinstance(ans, str) or len(ans) != 1 or ans not in LETTERS:
+def _gold_index(rec: Record) -> int | None:
+    ans = rec.answer
+    if len(ans) != 1 or ans not in LETTERS:
         return None
     return LETTERS.index(ans)
 
 
-def _group(rec: dict[str, Any]) -> str:
-    return (rec.get("provenance") or {}).get("scene_id") or rec["views"][0]["scene_id"]
+def _group(rec: Record) -> str:
+    return rec.scene_id or rec.sample_id
 
 
-def read_records(dataset: Path) -> list[dict[str, Any]]:
-    """The records of ``dataset/questions.jsonl`` (clear errors naming file and line)."""
+def read_records(dataset: Path) -> list[Record]:
+    """The records of ``dataset/questions.jsonl``, each checked by :meth:`Record.from_json`
+    (clear errors naming file, line and field)."""
     path = dataset / "questions.jsonl"
     if not path.is_file():
         raise BadInputError("no questions.jsonl (is this a crossview dataset?)", file=dataset)
-    return [rec for _, rec in iter_jsonl(path)]
+    return [Record.from_json(rec, path, f"line {n + 1}") for n, rec in iter_jsonl(path)]
 
 
 # ---------------------------------------------------------------------- point probes
 
 
-def _point_probes(rec: dict[str, Any]) -> dict[str, tuple[float, float]] | None:
+def _point_probes(rec: Record) -> dict[str, tuple[float, float]] | None:
     """Fixed guesses for a coordinate item that need no reasoning: the image centre, and (for
     two images) the pixel of Image 1's dot repeated in the gold image. (The learned location
     prior is :func:`location_prior_credits`.)"""
-    gold = rec.get("gold") or {}
+    gold = rec.gold or {}
     if "mask_rle" not in gold:
         return None
     v = int(gold.get("view", 0))
-    w, h = rec["views"][v]["width"], rec["views"][v]["height"]
+    w, h = rec.views[v]["width"], rec.views[v]["height"]
     out = {"image_centre": ((w - 1) / 2, (h - 1) / 2)}
-    marks = rec.get("protocols", {}).get("marker", {}).get("marks", [])
+    marks = rec.protocols.get("marker", {}).get("marks", [])
     first = [m for m in marks if m["view"] == 0]
     if v != 0 and first:
         out["same_pixel"] = (float(first[0]["uv"][0]), float(first[0]["uv"][1]))
@@ -225,19 +227,19 @@ def audit_dataset(
     dataset = Path(dataset)
     records = read_records(dataset)
     if split is not None:
-        records = [r for r in records if r.get("split") == split]
+        records = [r for r in records if r.split == split]
     if not records:
         raise BadInputError("no records to audit", file=dataset / "questions.jsonl")
-    by_type: dict[str, list[dict]] = defaultdict(list)
+    by_type: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        if r.get("open_ended"):
+        if r.open_ended:
             continue
-        by_type[r["question_type"]].append(r)
+        by_type[r.question_type].append(r)
     cache: dict[str, np.ndarray] = {}
     raw: list[tuple[str, str, list[float], list[float]]] = []  # type, probe, credits, chance
     skipped: dict[str, int] = defaultdict(int)
     for done, (type_id, recs) in enumerate(sorted(by_type.items())):
-        if recs[0].get("answer_kind") == "point":
+        if recs[0].answer_kind == "point":
             raw += _audit_points(type_id, recs, skipped, seed)
         else:
             raw += _audit_choices(type_id, recs, dataset, cache, skipped, seed)
@@ -280,7 +282,7 @@ def _intended(type_id: str) -> dict[str, str]:
 
 def _audit_choices(
     type_id: str,
-    recs: list[dict],
+    recs: list[Record],
     dataset: Path,
     cache: dict[str, np.ndarray],
     skipped: dict[str, int],
@@ -289,7 +291,7 @@ def _audit_choices(
     readers, golds = [], []
     for r in recs:
         g = _gold_index(r)
-        if g is None or not r.get("options"):
+        if g is None or not r.options:
             skipped["no_letter_answer"] += 1
             continue
         try:
@@ -359,7 +361,7 @@ def location_prior_credits(masks: list[np.ndarray], groups: list[str], seed: int
 
 
 def _audit_points(
-    type_id: str, recs: list[dict], skipped: dict[str, int], seed: int = 0
+    type_id: str, recs: list[Record], skipped: dict[str, int], seed: int = 0
 ) -> list[tuple[str, str, list[float], list[float]]]:
     per: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
     masks, groups = [], []
@@ -368,7 +370,7 @@ def _audit_points(
         if guesses is None:
             skipped["no_gold_mask"] += 1
             continue
-        mask = rle_decode(r["gold"]["mask_rle"]).astype(bool)
+        mask = rle_decode((r.gold or {})["mask_rle"]).astype(bool)
         share = float(mask.mean())
         masks.append(mask)
         groups.append(_group(r))

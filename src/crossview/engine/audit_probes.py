@@ -18,11 +18,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from crossview.dataset.record import Record
 from crossview.geometry import rle_decode
 from crossview.render.palette import PALETTE
 
@@ -33,21 +33,21 @@ HASH_DIM = 256
 class ItemReader:
     """One record as a model sees it, with lazily loaded images (cached by path)."""
 
-    def __init__(self, rec: dict[str, Any], dataset: Path, cache: dict[str, np.ndarray]) -> None:
+    def __init__(self, rec: Record, dataset: Path, cache: dict[str, np.ndarray]) -> None:
         self.rec = rec
         self.dataset = dataset
         self._cache = cache
-        self.protocol = "overlay" if "overlay" in rec.get("protocols", {}) else "marker"
-        shown = rec["protocols"][self.protocol]
+        self.protocol = "overlay" if "overlay" in rec.protocols else "marker"
+        shown = rec.protocols[self.protocol]
         self.question: str = shown["question"]
         self.options: list[str] = list(shown["options"])
         self.image_paths: list[str] = list(shown["images"])
         self.marks: list[dict] = list(shown.get("marks", []))
-        ch = rec.get("choices", {})
+        ch = rec.choices or {}
         self.labels: list[str | None] = list(ch.get("labels") or [None] * len(self.options))
         self.option_views: list[int | None] = list(ch.get("views") or [None] * len(self.options))
         self.option_refs: list[list[int]] = list(ch.get("option_refs") or [])
-        self.views: list[dict] = rec["views"]
+        self.views: list[dict] = rec.views
 
     @property
     def n(self) -> int:
@@ -89,7 +89,7 @@ class ItemReader:
     def option_masks(self, k: int) -> list[tuple[int, np.ndarray]]:
         """(view, (H, W) bool mask) of the regions object option k names."""
         out = []
-        refs = self.rec.get("region_refs", [])
+        refs = self.rec.region_refs
         for p in self.option_refs[k] if k < len(self.option_refs) else []:
             view, idx = refs[p]
             obj = self.views[view]["objects"][idx]
@@ -275,7 +275,7 @@ def metadata_features(it: ItemReader) -> np.ndarray:
         elif kind == "image":
             x[0] = it.option_views[k] / max(1, len(it.views))
         elif kind == "object":
-            refs = it.rec.get("region_refs", [])
+            refs = it.rec.region_refs
             for p in it.option_refs[k]:
                 view, idx = refs[p]
                 box = it.views[view]["objects"][idx].get("bbox_xyxy") or [0, 0, 0, 0]

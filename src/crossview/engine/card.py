@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from crossview.dataset.record import Record
 
-def dataset_card(manifest: dict[str, Any], records: list[dict[str, Any]], audit: Any = None) -> str:
+
+def dataset_card(manifest: dict[str, Any], records: list[Record], audit: Any = None) -> str:
     """Markdown: provenance, a per-type stats table (counts per split, gold balance), drops,
     and the shortcut audit when one was run (an :class:`crossview.engine.audit.AuditReport`)."""
-    splits = sorted({r["split"] for r in records})
-    names = {r["question_type"]: (r["task_name"], r["family"], r["category"]) for r in records}
-    gold = defaultdict(Counter)
+    splits = sorted({r.split or "" for r in records})
+    names = {r.question_type: (r.task_name, r.family, r.category) for r in records}
+    gold: defaultdict[str, Counter] = defaultdict(Counter)
     for r in records:
-        if r["answer_kind"] == "choice":
-            gold[r["question_type"]][r["answer"]] += 1
+        if r.answer_kind == "choice":
+            gold[r.question_type][r.answer] += 1
     counts = manifest["counts"]
     lines = [
         "# crossview dataset",

@@ -175,12 +175,15 @@ def export(
 # ------------------------------------------------------------------------------ shared
 
 
-def read_records(dataset: Path, options: ExportOptions) -> Iterator[dict[str, Any]]:
-    """Stream the records of ``dataset/questions.jsonl`` that ``options`` select."""
-    for _, rec in iter_jsonl(dataset / "questions.jsonl"):
-        if options.split is not None and rec.get("split") != options.split:
+def read_records(dataset: Path, options: ExportOptions) -> Iterator[Record]:
+    """Stream the records of ``dataset/questions.jsonl`` that ``options`` select, parsed
+    and checked (:meth:`Record.from_json`: a malformed record names file, line and field)."""
+    file = dataset / "questions.jsonl"
+    for n, obj in iter_jsonl(file):
+        rec = Record.from_json(obj, file, f"line {n + 1}")
+        if options.split is not None and rec.split != options.split:
             continue
-        if rec.get("open_ended") and not options.include_open:
+        if rec.open_ended and not options.include_open:
             continue
         yield rec
 
@@ -206,10 +209,9 @@ class View:
     reply: str
 
 
-def protocol_view(rec: dict[str, Any], protocol: str) -> View | None:
+def protocol_view(r: Record, protocol: str) -> View | None:
     """The record under ``protocol`` (``auto``: overlay, else marker, else region), or None
     when the record does not carry that protocol."""
-    r = Record.from_json(rec)
     pv = r.view(protocol)
     if pv is None:
         return None
@@ -238,18 +240,18 @@ def prompt_text(view: View) -> str:
     return "\n".join([view.question, *view.options])
 
 
-def answer_fields(rec: dict[str, Any], view: View) -> dict[str, Any]:
+def answer_fields(rec: Record, view: View) -> dict[str, Any]:
     """Fields kept beside a conversation so the gold can be checked without parsing text."""
     out = {
         "answer": view.answer,
         "answer_kind": view.answer_kind,
-        "question_type": rec["question_type"],
-        "family": rec.get("family", ""),
-        "split": rec.get("split", ""),
+        "question_type": rec.question_type,
+        "family": rec.family,
+        "split": rec.split or "",
         "protocol": view.protocol,
     }
     if view.answer_kind == "point":
-        out["gold"] = rec.get("gold")
+        out["gold"] = rec.gold
     return out
 
 
@@ -333,7 +335,7 @@ def _conversations(
             else:
                 assert writer is not None
                 writer.add(item)
-            report.add(rec["question_type"])
+            report.add(rec.question_type)
     if writer is not None:
         writer.close()
     report.files.append(path)
@@ -351,7 +353,7 @@ def export_llava(dataset: Path, out: Path, options: ExportOptions, report: Expor
     (:class:`View`); the gold letter and kind are kept in ``answer`` / ``answer_kind``.
     """
 
-    def make(rec: dict[str, Any], view: View, images: list[str]) -> dict[str, Any]:
+    def make(rec: Record, view: View, images: list[str]) -> dict[str, Any]:
         human = "".join(f"{IMAGE_TOKEN}\n" for _ in images) + prompt_text(view)
         return {
             "id": view.id,
@@ -387,7 +389,7 @@ def export_sharegpt(dataset: Path, out: Path, options: ExportOptions, report: Ex
     ``images`` (same order); paths are relative to ``out``.
     """
 
-    def make(rec: dict[str, Any], view: View, images: list[str]) -> dict[str, Any]:
+    def make(rec: Record, view: View, images: list[str]) -> dict[str, Any]:
         return {
             "id": view.id,
             "messages": [
@@ -416,7 +418,7 @@ def export_qwen(dataset: Path, out: Path, options: ExportOptions, report: Export
     ``qwen_vl_utils.process_vision_info`` take. Paths are relative to ``out``.
     """
 
-    def make(rec: dict[str, Any], view: View, images: list[str]) -> dict[str, Any]:
+    def make(rec: Record, view: View, images: list[str]) -> dict[str, Any]:
         content: list[dict[str, str]] = [{"type": "image", "image": p} for p in images]
         content.append({"type": "text", "text": prompt_text(view)})
         return {
@@ -492,15 +494,15 @@ def export_parquet(dataset: Path, out: Path, options: ExportOptions, report: Exp
             if view is None:
                 report.skip(f"no {options.protocol} protocol")
                 continue
-            split = str(rec.get("split") or "train")
+            split = rec.split or "train"
             images = [
                 {"bytes": placer.source(p, view.id).read_bytes(), "path": p} for p in view.images
             ]
             batches.setdefault(split, []).append(
                 {
                     "id": view.id,
-                    "question_type": rec["question_type"],
-                    "family": rec.get("family", ""),
+                    "question_type": rec.question_type,
+                    "family": rec.family,
                     "split": split,
                     "protocol": view.protocol,
                     "question": view.question,
@@ -509,10 +511,10 @@ def export_parquet(dataset: Path, out: Path, options: ExportOptions, report: Exp
                     "answer_kind": view.answer_kind,
                     "reply": view.reply,
                     "images": images,
-                    "record": json.dumps(rec, sort_keys=True),
+                    "record": json.dumps(rec.to_json(), sort_keys=True),
                 }
             )
-            report.add(rec["question_type"])
+            report.add(rec.question_type)
             report.images += len(images)
             if len(batches[split]) >= PARQUET_BATCH:
                 flush(split)
@@ -548,33 +550,33 @@ def export_crossviewer(
     path = out / "crossviewer.jsonl"
     with atomic_write(path) as fh:
         for rec in read_records(dataset, options):
-            if not rec.get("region_refs"):
+            if not rec.region_refs:
                 report.skip("not mask-grounded (no <region> references)")
                 continue
-            if rec.get("answer_kind") == "point":
+            if rec.answer_kind == "point":
                 report.skip("coordinate answer (CrossViewer items are choice or free text)")
                 continue
             views = [
                 {
-                    "image_path": placer.place(v["image_path"], rec["sample_id"]),
+                    "image_path": placer.place(v["image_path"], rec.sample_id),
                     "objects": [
                         {k: o[k] for k in ("mask_rle", "bbox_xyxy", "track_id")}
                         for o in v.get("objects", [])
                     ],
                 }
-                for v in rec["views"]
+                for v in rec.views
             ]
             item = {
-                "sample_id": rec["sample_id"],
-                "question_type": rec["question_type"],
-                "question": rec["question"],
-                "options": rec.get("options") or [],
-                "answer": rec["answer"],
+                "sample_id": rec.sample_id,
+                "question_type": rec.question_type,
+                "question": rec.question,
+                "options": rec.options,
+                "answer": rec.answer,
                 "views": views,
-                "region_refs": rec["region_refs"],
+                "region_refs": rec.region_refs,
             }
             fh.write(json.dumps(item) + "\n")
-            report.add(rec["question_type"])
+            report.add(rec.question_type)
     report.files.append(path)
 
 
@@ -596,12 +598,12 @@ def export_crosspoint(
         )
     counts: Counter = Counter()
     for rec in read_records(dataset, options):
-        if rec.get("family") != "crosspoint":
+        if rec.family != "crosspoint":
             report.skip("not in the CrossPoint family")
-        elif rec.get("open_ended"):
+        elif rec.open_ended:
             report.skip("open-ended variant (CrossPoint-Bench has none)")
         else:
-            counts[rec["question_type"]] += 1
+            counts[rec.question_type] += 1
     path = write_crosspoint_bench(dataset, out, split=options.split)
     report.written = sum(counts.values())
     report.by_type = dict(counts)
@@ -657,15 +659,15 @@ def export_vlmevalkit(
             "image_path": names[0] if len(names) == 1 else repr(names),
             "question": view.question,
             "answer": view.answer,
-            "category": rec["question_type"],
-            "l2-category": rec.get("family", ""),
-            "split": str(rec.get("split", "")),
+            "category": rec.question_type,
+            "l2-category": rec.family,
+            "split": rec.split or "",
         }
         texts = split_options(view.options, dataset / "questions.jsonl", view.id, "options")
         row.update(zip(LETTERS, texts, strict=False))
         width = max(width, len(view.options))
         rows.append(row)
-        report.add(rec["question_type"])
+        report.add(rec.question_type)
         report.images += len(b64)
     head = ["index", "image", "image_path", "question", *LETTERS[:width], "answer"]
     head += ["category", "l2-category", "split"]

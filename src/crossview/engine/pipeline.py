@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from crossview.dataset.record import Record
 from crossview.engine.build import build_record, overlay_colors
 from crossview.engine.config import GENERATOR_VERSION, GenerateConfig
 from crossview.errors import BadInputError
@@ -770,4 +771,5 @@ def _write(
         "skipped_scenes": report.skipped_scenes,
     }
     write_json(out / "manifest.json", manifest)
-    (out / "README.md").write_text(dataset_card(manifest, records), encoding="utf-8")
+    card = dataset_card(manifest, [Record.from_json(r) for r in records])
+    (out / "README.md").write_text(card, encoding="utf-8")

@@ -326,7 +326,8 @@ def _native_item(
         images=images,
         categories=(category,),
         family=family,
-        choice_kind=infer_choice_kind(options),
+        # what the record says; a published file without a choices block goes by the wording
+        choice_kind=rec.choice_kind() or infer_choice_kind(options),  # type: ignore[arg-type]
         gold_mask=gold_mask,
         regions=regions,
         paraphrases=list(paraphrases or []),

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from torch.utils.data import Dataset
 
-from crossview.dataset.record import Record, default_answer_kind
+from crossview.dataset.record import Record
 from crossview.errors import BadInputError
 from crossview.geometry.masks import rle_decode
 from crossview.model.processor_crossviewer import Example
@@ -25,8 +24,10 @@ __all__ = ["CrossViewDataset", "example_from_record", "read_records"]
 _LETTER = re.compile(r"^\s*([A-Z])[.)]\s*")
 
 
-def read_records(path: Path, split: str | None = None) -> list[dict[str, Any]]:
-    """Read ``questions.jsonl`` (a file or the dataset folder), keeping ``split`` if given."""
+def read_records(path: Path, split: str | None = None) -> list[Record]:
+    """Read ``questions.jsonl`` (a file or the dataset folder), keeping ``split`` if given
+    (records without a split are kept) and leaving out coordinate (``point``) records, which
+    CrossViewer does not answer. Each record is checked by :meth:`Record.from_json`."""
     path = Path(path)
     file = path / "questions.jsonl" if path.is_dir() else path
     if not file.is_file():
@@ -39,23 +40,23 @@ def read_records(path: Path, split: str | None = None) -> list[dict[str, Any]]:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
             raise BadInputError(f"not JSON: {exc.msg}", file=file, record=f"line {n + 1}") from None
-        if split and rec.get("split") not in (None, split):
+        r = Record.from_json(rec, file, f"line {n + 1}", id_keys=("sample_id", "id"))
+        if split and r.split not in (None, split):
             continue
-        kind = Record.from_json(rec, file, f"line {n + 1}", id_keys=("sample_id", "id")).answer_kind
-        if kind == "point":
+        if r.answer_kind == "point":
             continue
-        out.append(rec)
+        out.append(r)
     return out
 
 
-def example_from_record(rec: dict[str, Any], root: Path, file: Path | None = None) -> Example:
-    """Turn one native record into an :class:`Example` (opens images, decodes masks)."""
+def example_from_record(rec: Record, root: Path, file: Path | None = None) -> Example:
+    """Turn one native record into an :class:`Example` (opens images, decodes masks).
+
+    ``root`` is the dataset folder the record's image paths are relative to."""
     from PIL import Image
 
-    sid = str(rec.get("sample_id", "?"))
-    views = rec.get("views") or []
-    if not views:
-        raise BadInputError("views must be a non-empty list", file=file, record=sid, field="views")
+    sid = rec.sample_id
+    views = rec.views
     images, masks, tracks = [], [], []
     for k, v in enumerate(views):
         p = root / v["image_path"]
@@ -71,7 +72,7 @@ def example_from_record(rec: dict[str, Any], root: Path, file: Path | None = Non
         else:
             masks.append(np.zeros((0, img.height, img.width), bool))
         tracks.append(np.array([int(o.get("track_id", -1)) for o in objs], dtype=np.int64))
-    refs = [(int(r[0]), int(r[1])) for r in rec.get("region_refs") or []]
+    refs = [(int(r[0]), int(r[1])) for r in rec.region_refs]
     for j, (v, o) in enumerate(refs):
         if not (0 <= v < len(views) and 0 <= o < len(masks[v])):
             raise BadInputError(
@@ -80,20 +81,19 @@ def example_from_record(rec: dict[str, Any], root: Path, file: Path | None = Non
                 record=sid,
                 field=f"region_refs[{j}]",
             )
-    options = [_LETTER.sub("", str(o), count=1) for o in rec.get("options") or []]
-    scene = str((rec.get("provenance") or {}).get("scene_id") or views[0].get("scene_id") or sid)
+    options = [_LETTER.sub("", o, count=1) for o in rec.options]
     return Example(
         id=sid,
-        question=str(rec.get("question", "")),
+        question=rec.question,
         options=options,
-        answer=str(rec["answer"]) if rec.get("answer") is not None else None,
+        answer=rec.answer,
         images=images,
         masks=masks,
         track_ids=tracks,
         region_refs=refs,
-        scene_id=scene,
-        answer_kind=default_answer_kind(options),
-        meta={"question_type": rec.get("question_type")},
+        scene_id=rec.scene_id or sid,
+        answer_kind=rec.answer_kind,
+        meta={"question_type": rec.question_type},
     )
 
 
