@@ -36,8 +36,6 @@ class GenerateConfig:
     paraphrases: bool = False
     """Also write each question in its type's other phrasings (same answer): the paraphrase
     variants of ``crossview eval --consistency``."""
-    protocols: tuple[str, ...] = ("region", "overlay")
-    """Protocols every item is written for (``marker`` is added by the XVR/CrossPoint types)."""
     quality: QualityConfig = field(default_factory=QualityConfig)
     """Thresholds of the quality rules."""
 
@@ -54,7 +52,6 @@ class GenerateConfig:
     def to_json(self) -> dict:
         d = asdict(self)
         d["splits"] = list(self.splits)
-        d["protocols"] = list(self.protocols)
         return d
 
     def shard_hash(self) -> str:
