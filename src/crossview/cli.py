@@ -91,6 +91,8 @@ def _register_commands() -> None:
     app.command("eval")(eval_commands.eval_cmd)
     app.command("report")(eval_commands.report_cmd)
     app.command("compare")(eval_commands.compare_cmd)
+    app.command("benchmarks")(eval_commands.benchmarks_cmd)
+    app.command("suite")(eval_commands.suite_cmd)
     app.command("train")(train_cmd)
 
 

@@ -192,12 +192,14 @@ def _letter_mentions(text: str, letters: str) -> list[tuple[int, str]]:
     for m in _LETTER.finditer(text):
         ch, s, e = m.group(1), m.start(), m.end()
         before, after = text[max(0, s - 20) : s], text[e : e + 16]
-        wrapped = before[-1:] in ("(", "[", "*", "{", '"') and after[:1] in (
+        # (B), [B], **B**, {B}, "B", `B` (MMSI-Bench asks for the letter in backticks)
+        wrapped = before[-1:] in ("(", "[", "*", "{", '"', "`") and after[:1] in (
             ")",
             "]",
             "*",
             "}",
             '"',
+            "`",
         )
         ok = (
             wrapped
@@ -441,3 +443,45 @@ def extract_free(text: str | None) -> Extraction:
     if not norm:
         return Extraction(None, "empty answer")
     return Extraction(norm, explicit=explicit)
+
+
+# ---------------------------------------------------------------------------------------------
+# Number items
+
+_NUMBER_CUE = re.compile(r"answer\s*(?:is|[:=])\s*[:=]?\s*(?:about|approximately|~)?\s*", re.I)
+
+
+def _numbers(text: str) -> list[float]:
+    out = []
+    for m in re.finditer(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?|[a-z]+", text, re.I):
+        tok = m.group(0).lower()
+        if tok[0].isalpha():
+            if tok in _NUMBER_WORDS:
+                out.append(float(_NUMBER_WORDS[tok]))
+            continue
+        try:
+            out.append(float(tok))
+        except ValueError:
+            continue
+    return out
+
+
+def extract_number(text: str | None) -> Extraction:
+    """Extract a numeric answer: the number after the last explicit ``answer: ...`` cue, else
+    the last number in the response (digits, decimals, signs, exponents, number words up to
+    twenty); the value is the number as text (``"1.5"``)."""
+    body, fail = _prep(text)
+    if fail is not None:
+        return fail
+    assert body is not None
+    cues = list(_NUMBER_CUE.finditer(body))
+    for cue in reversed(cues):
+        nums = _numbers(body[cue.end() : cue.end() + 40])
+        if nums:
+            return Extraction(f"{nums[0]:g}", explicit=True)
+    if _REFUSAL.search(body):
+        return Extraction(None, "refusal")
+    nums = _numbers(body)
+    if not nums:
+        return Extraction(None, "no number")
+    return Extraction(f"{nums[-1]:g}")

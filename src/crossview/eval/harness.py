@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from crossview.eval.extract import Extraction, extract_choice, extract_free, extract_point
+from crossview.eval.extract import (
+    Extraction,
+    extract_choice,
+    extract_free,
+    extract_number,
+    extract_point,
+)
 from crossview.eval.items import EvalItem, ImageSource
 from crossview.eval.prompts import render_text
 from crossview.eval.scoring import score
@@ -52,6 +58,8 @@ def extract_answer(
         gm = item.gold_mask
         assert gm is not None
         return extract_point(text, gm.width, gm.height, coord_format)
+    if item.answer_kind == "number":
+        return extract_number(text)
     return extract_free(text)
 
 
@@ -60,7 +68,9 @@ def prompt_text(item: EvalItem, coord_format: str = "absolute") -> str:
     return render_text(item, tuple(item.options), coord_format)
 
 
-def score_response(item: EvalItem, text: str | None, coord_format: str = "absolute") -> bool:
+def score_response(
+    item: EvalItem, text: str | None, coord_format: str = "absolute"
+) -> bool | float:
     """Whether a model's reply to :func:`prompt_text` is right, scored as ``crossview eval``
     scores it (no answer is wrong)."""
     ext = extract_answer(item, item.options, text, coord_format)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-AnswerKind = Literal["choice", "point", "free"]
+AnswerKind = Literal["choice", "point", "free", "number"]
 ChoiceKind = Literal["letter", "color", "image", "yesno"]
 
 LETTERS = string.ascii_uppercase
@@ -175,8 +175,10 @@ class EvalItem:
         family: ``crossview``, ``xvr``, ``crosspoint`` or the benchmark's name.
         question: the question text as shown under the chosen protocol, without options.
         options: option texts without their letters; option ``k`` has letter ``LETTERS[k]``.
-        answer: the gold letter (choice), the normalised short answer (free), or ``"point"``.
-        answer_kind: ``choice``, ``point`` or ``free``.
+        answer: the gold letter (choice), the normalised short answer (free), the gold number
+            as text (number), or ``"point"``.
+        answer_kind: ``choice``, ``point``, ``free`` or ``number`` (scored by mean relative
+            accuracy, a credit in [0, 1]).
         choice_kind: how a model may name an option: ``letter``, ``color``, ``image``, ``yesno``.
         images: the images in the order the question refers to them ("Image 1" first).
         gold_mask: for point items, the mask the predicted point must fall in.
@@ -185,6 +187,9 @@ class EvalItem:
         regions: for the ``region`` protocol, ``[view, object]`` references and their masks.
         paraphrases: other wordings of ``question`` with the same answer (the record's, under
             the chosen protocol), asked by ``--consistency``.
+        prompt_text: the exact user message a public benchmark's own code sends (question,
+            options and instruction written its way); None: crossview's prompt. Items with it
+            are asked verbatim and never rotated or reordered.
         meta: anything else from the record (level, split, provenance), never shown to a model.
     """
 
@@ -203,6 +208,7 @@ class EvalItem:
     regions: list[dict[str, Any]] = field(default_factory=list)
     paraphrases: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    prompt_text: str | None = None
 
     @property
     def letters(self) -> list[str]:

@@ -25,6 +25,7 @@ from crossview.tasks import point_tasks
 
 FORMATS = ("native", "crossviewer", "crosspoint", "tsv")
 PROTOCOLS = ("overlay", "region", "marker", "published")
+# Public benchmarks read in their own layout live in crossview.eval.benchmarks (a registry).
 # The protocol each external format is published in (read under it unless told otherwise).
 _NATIVE_PROTOCOL = {"crossviewer": "region", "crosspoint": "marker", "tsv": "published"}
 # The protocols each external format can be read under: a CrossViewer file carries masks, so
@@ -70,13 +71,43 @@ def load_benchmark(
         BadInputError: unreadable file, corrupt line, missing field, escaping or missing image,
             duplicate id, or a protocol the file does not carry.
     """
-    path = Path(path)
-    if not path.is_file():
+    from crossview.eval.benchmarks import detect_benchmark, get_benchmark, registry
+
+    named, path = split_bench_arg(path)
+    if named is not None:
+        if fmt not in ("auto", named):
+            raise BadInputError(f"--bench names benchmark {named!r} but --format is {fmt!r}")
+        fmt = named
+    if not path.exists():
         raise BadInputError("benchmark file not found", file=path)
     if fmt == "auto":
-        fmt = _detect_format(path)
+        spec = detect_benchmark(path)
+        if spec is not None:
+            fmt = spec.name
+        elif path.is_dir():
+            raise BadInputError(
+                "no registered benchmark recognises this folder (see `crossview benchmarks`); "
+                "pass a file, or NAME:PATH",
+                file=path,
+            )
+        else:
+            fmt = _detect_format(path)
+    public = get_benchmark(fmt)
+    if public is not None:
+        if protocol not in (None, "auto", "published"):
+            raise BadInputError(
+                f"{public.title} is read as published (its own prompt); protocol {protocol!r} "
+                "is not available for it (use --protocol published or leave it out)",
+                file=path,
+            )
+        items = public.load(path)
+        _check_unique(items, path)
+        return Benchmark(path=path, format=fmt, protocol="published", items=items)
     if fmt not in FORMATS:
-        raise BadInputError(f"unknown format {fmt!r}; valid: auto, {', '.join(FORMATS)}")
+        valid = ", ".join([*FORMATS, *registry()])
+        raise BadInputError(f"unknown format {fmt!r}; valid: auto, {valid}")
+    if not path.is_file():
+        raise BadInputError(f"a {fmt} benchmark is one file, not a folder", file=path)
     if fmt == "native":
         protocol = protocol or "auto"
         if protocol not in ("auto", "overlay", "region", "marker"):
@@ -93,7 +124,7 @@ def load_benchmark(
                 f"protocol {protocol!r} is not available for it",
                 file=path,
             )
-    resolver = _Resolver(path, extra_roots)
+    resolver = Resolver(path, extra_roots)
     if fmt == "tsv":
         items = list(_load_tsv(path, resolver))
     else:
@@ -104,24 +135,51 @@ def load_benchmark(
         items = [parse(rec, line_no, resolver, read_as, fmt) for line_no, rec in iter_jsonl(path)]
         if drawn:
             items = [overlay_regions(item, path) for item in items]
+    _check_unique(items, path)
+    return Benchmark(path=path, format=fmt, protocol=protocol, items=items)
+
+
+def split_bench_arg(bench: str | Path) -> tuple[str | None, Path]:
+    """``NAME:PATH`` -> ``(NAME, PATH)`` for a registered benchmark name; else ``(None, path)``.
+
+    A path that exists as written is never split (a file may contain a colon).
+    """
+    from crossview.eval.benchmarks import registry
+
+    text = str(bench)
+    if ":" in text and not Path(text).exists():
+        name, rest = text.split(":", 1)
+        if name in registry():
+            return name, Path(rest)
+    return None, Path(bench)
+
+
+def _check_unique(items: Sequence[EvalItem], path: Path) -> None:
     seen: set[str] = set()
     for item in items:
         if item.id in seen:
             raise BadInputError(f"duplicate id {item.id!r}", file=path, record=item.id)
         seen.add(item.id)
-    return Benchmark(path=path, format=fmt, protocol=protocol, items=items)
 
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
 
 
-class _Resolver:
-    """Resolve relative image paths inside allowed roots; refuse everything else."""
+class Resolver:
+    """Resolve relative image paths inside allowed roots; refuse everything else.
 
-    def __init__(self, bench: Path, extra_roots: Sequence[str | Path]) -> None:
+    Args:
+        bench: the benchmark file (named in errors).
+        extra_roots: further folders paths may resolve into.
+        root: the folder relative paths start from (default: the file's folder).
+    """
+
+    def __init__(
+        self, bench: Path, extra_roots: Sequence[str | Path] = (), root: Path | None = None
+    ) -> None:
         self.file = bench
-        self.root = bench.parent.resolve()
+        self.root = (root if root is not None else bench.parent).resolve()
         self.roots = [self.root, *(Path(r).resolve() for r in extra_roots)]
 
     def image(
@@ -237,7 +295,7 @@ def _check_letter(answer: Any, n: int, file: Path, record: str) -> str:
 
 
 def _native_item(
-    obj: dict[str, Any], line_no: int, res: _Resolver, protocol: str, fmt: str
+    obj: dict[str, Any], line_no: int, res: Resolver, protocol: str, fmt: str
 ) -> EvalItem:
     f = res.file
     iid = _item_id(obj, ("sample_id", "id"), line_no)
@@ -459,9 +517,7 @@ def overlay_regions(item: EvalItem, file: Path) -> EvalItem:
 # CrossPoint-Bench JSONL
 
 
-def _cp_item(
-    rec: dict[str, Any], line_no: int, res: _Resolver, protocol: str, fmt: str
-) -> EvalItem:
+def _cp_item(rec: dict[str, Any], line_no: int, res: Resolver, protocol: str, fmt: str) -> EvalItem:
     f = res.file
     iid = _item_id(rec, ("idx", "id", "index"), line_no)
     where = f"line {line_no + 1} ({iid})"
@@ -544,7 +600,7 @@ def _labels(value: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in parts if p.strip())
 
 
-def _load_tsv(path: Path, res: _Resolver) -> Iterator[EvalItem]:
+def _load_tsv(path: Path, res: Resolver) -> Iterator[EvalItem]:
     csv.field_size_limit(sys.maxsize)
     with path.open("r", encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh, delimiter="\t"))

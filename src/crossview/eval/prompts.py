@@ -23,6 +23,7 @@ PARAPHRASE = 2000
 
 CHOICE_INSTRUCTION = "Answer with the letter of the correct option."
 FREE_INSTRUCTION = "Answer with a short phrase."
+NUMBER_INSTRUCTION = "Answer with a single number."
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def reorderable(item: EvalItem) -> bool:
     free answer, every image named as "Image N" (N in range) and no word that refers to images
     by position or as a group ("images", "first", "other", "each", ...)."""
     n = len(item.images)
-    if n < 2 or item.answer_kind not in ("choice", "free"):
+    if n < 2 or item.answer_kind not in ("choice", "free") or item.prompt_text is not None:
         return False
     texts = [item.question, *item.options]
     if item.answer_kind == "free":
@@ -105,7 +106,10 @@ def point_instruction(item: EvalItem, coord_format: str) -> str:
 
 
 def render_text(item: EvalItem, options: tuple[str, ...], coord_format: str) -> str:
-    """The user message: question, lettered options (unless already in it), instruction."""
+    """The user message: question, lettered options (unless already in it), instruction; or
+    the benchmark's own message verbatim when the item carries one (``prompt_text``)."""
+    if item.prompt_text is not None:
+        return item.prompt_text
     parts = [item.question.strip()]
     if options and not item.options_in_question:
         parts.append("\n".join(f"{LETTERS[k]}. {o}" for k, o in enumerate(options)))
@@ -113,6 +117,8 @@ def render_text(item: EvalItem, options: tuple[str, ...], coord_format: str) -> 
         parts.append(CHOICE_INSTRUCTION)
     elif item.answer_kind == "point":
         parts.append(point_instruction(item, coord_format))
+    elif item.answer_kind == "number":
+        parts.append(NUMBER_INSTRUCTION)
     else:
         parts.append(FREE_INSTRUCTION)
     return "\n".join(parts)
@@ -124,7 +130,12 @@ def n_variants(item: EvalItem, circular: bool) -> int:
     Items whose options are written inside the question (CrossPoint-Bench) cannot be rotated
     and keep one variant.
     """
-    if circular and item.answer_kind == "choice" and not item.options_in_question:
+    if (
+        circular
+        and item.answer_kind == "choice"
+        and not item.options_in_question
+        and item.prompt_text is None
+    ):
         return len(item.options)
     return 1
 

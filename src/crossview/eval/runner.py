@@ -320,7 +320,7 @@ def run_eval(
                 asyncio.run(backend.run(pending, on_result))
         finally:
             backend.close()
-            summary = build_summary(items, records, variants, cfg, info, backend)
+            summary = build_summary(items, records, variants, cfg, info, backend, bench.format)
             write_json_atomic(out / SUMMARY, summary)
     return summary
 
@@ -332,8 +332,15 @@ def build_summary(
     cfg: EvalConfig,
     info: dict[str, Any],
     backend: Backend,
+    fmt: str = "",
 ) -> dict[str, Any]:
-    """Scores plus what the run was: the content of ``summary.json``."""
+    """Scores plus what the run was: the content of ``summary.json``.
+
+    For a public benchmark read in its own layout (``fmt`` a registered name), ``official``
+    holds its own script's score of the same responses and where it disagrees with ours.
+    """
+    from crossview.eval.benchmarks import get_benchmark, official_summary
+
     scores = summarize(items, records, variants, cfg.circular, cfg.consistency)
     answered = [r for r in records.values() if r["status"] == "answered"]
     reasons = Counter(r["note"] for r in answered if r.get("no_answer"))
@@ -352,6 +359,9 @@ def build_summary(
         "latency_s_median": float(np.median(latencies)) if latencies else None,
         "run": {**info, "backend": backend.describe()},
     }
+    public = get_benchmark(fmt) if fmt else None
+    if public is not None:
+        summary["official"] = official_summary(public, items, records)
     unmatched = getattr(backend, "unmatched", None)
     if unmatched is not None:
         summary["replay"] = {"unmatched_lines": len(unmatched), "unmatched_ids": unmatched[:50]}

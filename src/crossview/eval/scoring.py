@@ -182,9 +182,21 @@ def free_match(predicted: str, gold: str) -> bool:
     return any(pw[i : i + len(gw)] == gw for i in range(len(pw) - len(gw) + 1))
 
 
+MRA_THRESHOLDS = tuple(0.5 + 0.05 * k for k in range(10))
+"""Confidence thresholds of mean relative accuracy: 0.50, 0.55, ..., 0.95 (VSI-Bench's
+``.5:.95:.05``, as SPAR-Bench's scorer evaluates ``np.linspace(.5, .95, 10)``)."""
+
+
+def mean_relative_accuracy(predicted: float, gold: float) -> float:
+    """Mean over the thresholds ``t`` of ``|predicted - gold| / |gold| <= 1 - t`` (the absolute
+    error when ``gold`` is 0): 1.0 within 5% relative error, 0.0 beyond 50%."""
+    err = abs(predicted - gold) / abs(gold) if gold != 0 else abs(predicted - gold)
+    return sum(err <= 1 - t + 1e-12 for t in MRA_THRESHOLDS) / len(MRA_THRESHOLDS)
+
+
 def score(
     item: EvalItem, answer: str, extraction: Extraction, mask: np.ndarray | None = None
-) -> tuple[bool, str]:
+) -> tuple[bool | float, str]:
     """Score one extraction against the gold ``answer`` (a letter for rotated variants).
 
     Args:
@@ -195,6 +207,8 @@ def score(
 
     Returns:
         ``(correct, note)``; note is ``no answer: <reason>``, ``outside image`` or empty.
+        ``correct`` is a bool, except for number items: their mean relative accuracy (a
+        credit in [0, 1], :func:`mean_relative_accuracy`).
     """
     if not extraction.answered:
         return False, f"no answer: {extraction.reason}"
@@ -202,6 +216,8 @@ def score(
         return extraction.value == answer, ""
     if item.answer_kind == "free":
         return free_match(str(extraction.value), answer), ""
+    if item.answer_kind == "number":
+        return mean_relative_accuracy(float(str(extraction.value)), float(answer)), ""
     gm = item.gold_mask
     assert gm is not None and isinstance(extraction.value, tuple)
     u, v = extraction.value
@@ -234,7 +250,8 @@ def _stat(
     baseline: float | None = None,
     clusters: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """``outcomes``: (correct, no_answer) per scored item; ``clusters`` their cluster keys."""
+    """``outcomes``: (correct, no_answer) per scored item, correct a bool or a credit in
+    [0, 1]; ``clusters`` their cluster keys."""
     n = len(outcomes)
     k = sum(c for c, _ in outcomes)
     na = sum(a for _, a in outcomes)
@@ -335,7 +352,7 @@ def summarize(
         elif rec["status"] != "answered":
             failed.append(it.id)
         else:
-            plain[it.id] = (bool(rec["correct"]), bool(rec["no_answer"]))
+            plain[it.id] = (float(rec["correct"]), bool(rec["no_answer"]))
     out = accuracy_tables(items, plain, baselines)
     out["failed_ids"] = failed
     out["missing_ids"] = missing
