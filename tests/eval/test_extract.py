@@ -165,3 +165,22 @@ def test_free_text() -> None:
 def test_strip_reasoning() -> None:
     assert strip_reasoning("<think>x</think>y").strip() == "y"
     assert strip_reasoning("<THINK>x") is None
+
+
+def test_number_answers():
+    from crossview.eval.extract import extract_number
+
+    assert extract_number("The depth is about 1.6 meters.").value == "1.6"
+    e = extract_number("Image 2 shows it; the answer is 3.25 m, not 4.")
+    assert e.value == "3.25" and e.explicit
+    assert extract_number("It is two meters away").value == "2"
+    assert extract_number("-0.5").value == "-0.5"
+    assert extract_number("I cannot tell from these images.").reason in ("refusal", "no number")
+    assert not extract_number("").answered
+
+
+def test_backtick_wrapped_letter():
+    from crossview.eval.extract import extract_choice
+
+    assert extract_choice("`C`", ("a", "b", "c", "d")).value == "C"
+    assert extract_choice("``B``", ("a", "b", "c", "d")).value == "B"

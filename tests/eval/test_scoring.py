@@ -194,3 +194,14 @@ def test_paired_comparison_tells_a_real_difference_from_noise() -> None:
     noise = {i: bool(rng.random() < 0.5) for i in ids}  # another coin: no clear winner
     assert paired_comparison(noise, b, clusters)["ci95"][0] < 0.05
     assert paired_comparison({"x": True}, {"y": True}, {})["verdict"] == "no shared items"
+
+
+def test_mean_relative_accuracy_counts_thresholds():
+    from crossview.eval.scoring import mean_relative_accuracy
+
+    assert mean_relative_accuracy(2.0, 2.0) == 1.0
+    assert mean_relative_accuracy(2.1, 2.0) == 1.0  # 5% error passes every threshold
+    # 20% error passes thresholds 0.50..0.80 (1 - t >= 0.2): 7 of 10
+    assert mean_relative_accuracy(2.4, 2.0) == pytest.approx(0.7)
+    assert mean_relative_accuracy(4.0, 2.0) == 0.0
+    assert mean_relative_accuracy(0.3, 0.0) == pytest.approx(0.5)  # absolute error at gold 0

@@ -132,6 +132,24 @@ def markdown_table(runs: Sequence[dict[str, Any]]) -> str:
         ]
         row += [_pct(base.get("by_category", {}).get(c, {}).get("random_baseline")) for c in cats]
         lines.append("| " + " | ".join([*row, "", ""]) + " |")
+    official = [r for r in runs if "official" in r]
+    if official:
+        lines += [
+            "",
+            "Official score (the benchmark's own parser and scoring on the same responses) beside"
+            " crossview's robust extraction:",
+            "",
+            "| Model | Benchmark | Official | crossview | Disagree | Official higher "
+            "| crossview higher | Official parser read nothing |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in official:
+            o, d = r["official"], r["official"]["disagreements"]
+            lines.append(
+                f"| {r.get('model')} | {o['benchmark']} | {_pct(o['overall'])} "
+                f"| {_pct(r['overall']['accuracy'])} | {d['n']} | {d['official_higher']} "
+                f"| {d['robust_higher']} | {o['unparsed']} |"
+            )
     if has_circ:
         lines += [
             "",

@@ -159,8 +159,10 @@ def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
     clusters = {i: str(ra[i].get("cluster") or rb[i].get("cluster") or f"item:{i}") for i in shared}
 
     def paired(ids: list[str]) -> dict[str, Any]:
-        a = {i: bool(ra[i]["correct"]) for i in ids}
-        return paired_comparison(a, {i: bool(rb[i]["correct"]) for i in ids}, clusters)
+        # a number answer (a credit in [0, 1]) counts as right only with full credit
+        a = {i: float(ra[i]["correct"]) >= 1.0 for i in ids}
+        b = {i: float(rb[i]["correct"]) >= 1.0 for i in ids}
+        return paired_comparison(a, b, clusters)
 
     types = sorted({str(ra[i].get("type", "")) for i in shared} - {""})
     out: dict[str, Any] = {
