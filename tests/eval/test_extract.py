@@ -184,3 +184,14 @@ def test_backtick_wrapped_letter():
 
     assert extract_choice("`C`", ("a", "b", "c", "d")).value == "C"
     assert extract_choice("``B``", ("a", "b", "c", "d")).value == "B"
+
+
+def test_answer_tags_are_an_explicit_cue():
+    from crossview.eval.extract import extract_choice
+
+    opts = ("Directly left", "Diagonally forward and right", "Directly right")
+    e = extract_choice(
+        "I think A at first.\n<answer>B. Diagonally forward and right</answer>", opts
+    )
+    assert e.value == "B" and e.explicit
+    assert extract_choice("<Answer>C</Answer>", opts).value == "C"

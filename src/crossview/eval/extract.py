@@ -106,7 +106,7 @@ _CUE = re.compile(
     r"(?:(?:final\s+answer|correct\s+(?:answer|option|choice)|the\s+answer|my\s+answer|answer)"
     r"\s*(?:is|would\s+be|should\s+be|will\s+be|[:=])\s*[:=]?"
     r"|i\s+(?:would\s+)?(?:choose|select|pick|go\s+with)|i'd\s+(?:choose|select|pick|go\s+with)"
-    r"|\\boxed\{\s*(?:\\text\{)?)\s*",
+    r"|\\boxed\{\s*(?:\\text\{)?|<answer>)\s*",
     re.I,
 )
 _SPAN_LETTER = re.compile(r"^[\s*(\[{\"'`]*(?:option|choice)?[\s*(\[{\"'`]*([A-Z])(?![A-Za-z0-9])")

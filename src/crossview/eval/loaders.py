@@ -12,7 +12,7 @@ import csv
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ class Benchmark:
     format: str
     protocol: str
     items: list[EvalItem]
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Records left out as the benchmark's own code leaves them out, counted by reason."""
 
 
 def load_benchmark(
@@ -100,9 +102,10 @@ def load_benchmark(
                 "is not available for it (use --protocol published or leave it out)",
                 file=path,
             )
-        items = public.load(path)
+        got = public.load(path)
+        items, skipped = got if isinstance(got, tuple) else (got, {})
         _check_unique(items, path)
-        return Benchmark(path=path, format=fmt, protocol="published", items=items)
+        return Benchmark(path=path, format=fmt, protocol="published", items=items, skipped=skipped)
     if fmt not in FORMATS:
         valid = ", ".join([*FORMATS, *registry()])
         raise BadInputError(f"unknown format {fmt!r}; valid: auto, {valid}")

@@ -239,6 +239,7 @@ def run_eval(
         cfg.bench, protocol=cfg.protocol, fmt=cfg.fmt, extra_roots=cfg.extra_roots
     )
     items = bench.items[: cfg.limit] if cfg.limit else bench.items
+    skipped = bench.skipped
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     pred_path, info_path = out / PREDICTIONS, out / RUN_INFO
@@ -323,6 +324,8 @@ def run_eval(
         finally:
             backend.close()
             summary = build_summary(items, records, variants, cfg, info, backend, bench.format)
+            if skipped:
+                summary["skipped_records"] = skipped
             write_json_atomic(out / SUMMARY, summary)
     return summary
 

@@ -67,8 +67,10 @@ class PublicBenchmark:
         """Whether ``path`` (a file or a folder) is this benchmark's release; must be cheap."""
         raise NotImplementedError
 
-    def load(self, path: Path) -> list[EvalItem]:
-        """Read the release at ``path`` into items carrying the official prompt.
+    def load(self, path: Path) -> list[EvalItem] | tuple[list[EvalItem], dict[str, int]]:
+        """Read the release at ``path`` into items carrying the official prompt; or
+        ``(items, skipped)`` where ``skipped`` counts, by reason, records the benchmark's own
+        code leaves out (they are reported in the run's summary, never silently dropped).
 
         Raises:
             BadInputError: naming the file, the record and the field of anything malformed.
@@ -121,6 +123,7 @@ def _mean(xs: Sequence[float]) -> float:
 
 
 _REGISTRY: dict[str, PublicBenchmark] = {}
+_LOADED: list[bool] = []  # every module imported (a module imported alone registers itself only)
 
 
 def register(cls: type[PublicBenchmark]) -> type[PublicBenchmark]:
@@ -131,9 +134,10 @@ def register(cls: type[PublicBenchmark]) -> type[PublicBenchmark]:
 
 def registry() -> dict[str, PublicBenchmark]:
     """Every registered benchmark by name (the modules load on first use; all are light)."""
-    if not _REGISTRY:
+    if not _LOADED:
         for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
             importlib.import_module(f"{__name__}.{mod}")
+        _LOADED.append(True)
     return dict(_REGISTRY)
 
 
