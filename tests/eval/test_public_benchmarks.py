@@ -254,3 +254,57 @@ def test_benchmarks_command_lists_the_registry(capsys):
     names = {r["name"] for r in listed["public"]}
     assert {"mmsi", "viewspatial"} <= names
     assert {r["name"] for r in listed["builtin"]} == {"native", "crossviewer", "crosspoint", "tsv"}
+
+
+def test_eval_command_prints_the_official_score(tmp_path, capsys):
+    from crossview.cli import main
+
+    path = write_viewspatial(tmp_path / "repo", _viewspatial_records())
+    replay = write_replay(
+        tmp_path / "r.jsonl", {"0": "A", "1": "B", "2": "C\nIt is a good guess", "3": "D"}
+    )
+    code = main(
+        [
+            "eval",
+            "--bench",
+            f"viewspatial:{path}",
+            "--model",
+            f"replay:{replay}",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "official ViewSpatial-Bench score 0.7500 (micro mean over items)" in out
+    assert "disagree on 1 of 4 items (official higher on 0, ours on 1" in out
+    # a protocol the release does not have is refused with the one that works
+    code = main(
+        [
+            "eval",
+            "--bench",
+            str(path),
+            "--model",
+            f"replay:{replay}",
+            "--protocol",
+            "overlay",
+            "--out",
+            str(tmp_path / "run2"),
+        ]
+    )
+    assert code == 2
+    assert "use --protocol published" in capsys.readouterr().err
+    code = main(
+        [
+            "eval",
+            "--bench",
+            str(path),
+            "--model",
+            f"replay:{replay}",
+            "--protocol",
+            "published",
+            "--out",
+            str(tmp_path / "run3"),
+        ]
+    )
+    assert code == 0

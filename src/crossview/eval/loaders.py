@@ -61,11 +61,15 @@ def load_benchmark(
     """Load a benchmark file into :class:`EvalItem` objects.
 
     Args:
-        path: a ``.jsonl`` file (native, CrossViewer or CrossPoint-Bench) or a ``.tsv`` file.
+        path: a ``.jsonl`` file (native, CrossViewer or CrossPoint-Bench), a ``.tsv`` file, or
+            a public benchmark's release (file or folder, :mod:`crossview.eval.benchmarks`);
+            ``NAME:PATH`` names a registered public benchmark.
         protocol: ``auto`` (native default: each item's ``overlay`` or ``marker`` protocol,
             else ``region``), ``overlay``, ``region`` or ``marker``; external formats are
-            read as published and accept only their own protocol (or None).
-        fmt: ``auto`` (detected from the extension and the first record) or one of FORMATS.
+            read as published and accept only their own protocol (or None); public
+            benchmarks only ``published`` (their own prompt).
+        fmt: ``auto`` (a public benchmark's release, else detected from the extension and the
+            first record), one of FORMATS, or a registered public benchmark's name.
         extra_roots: further folders image paths may resolve into (e.g. a scene store beside
             the dataset); by default only the benchmark's own folder.
 
