@@ -228,6 +228,24 @@ def test_coordinate_items_are_spread_over_the_image() -> None:
     assert cover.max() == 1 and len(out) == 9  # one centred item, eight elsewhere
 
 
+def test_coordinate_items_short_of_quota_are_packed_smallest_first() -> None:
+    def item(x0: int, w: int) -> tuple[str, Candidate]:
+        m = np.zeros((40, 40), bool)
+        m[18:22, x0 : x0 + w] = True
+        c = Candidate("P", [ViewKey("s", "a", 0)], [], "q", [], 0, answer_kind="point")
+        c.gold_mask = (0, m)
+        return ("s", c)
+
+    # in pool order the wide region takes the middle row and blocks the four small ones
+    pool = [item(4, 32)] + [item(x, 4) for x in (4, 12, 20, 28)]
+    out = spread_out(pool, 4)
+    assert len(out) == 4 and all(c.gold_mask[1].sum() == 16 for _, c in out)
+    cover = sum(c.gold_mask[1].astype(int) for _, c in out)
+    assert cover.max() == 1  # the rule holds
+    # a quota the pool order meets keeps the pool order
+    assert spread_out(pool, 1)[0][1] is pool[0][1]
+
+
 def test_ciede2000_reference_pairs() -> None:
     # Sharma, Wu and Dalal (2005), pairs 1 and 17 of their table
     assert delta_e2000(np.array([50, 2.6772, -79.7751]), np.array([50, 0, -82.7485])) == (

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from crossview.tasks.base import QualityConfig
 
-GENERATOR_VERSION = "1.6"
+GENERATOR_VERSION = "1.7"
 """Bumped whenever the same inputs would give different questions."""
 
 

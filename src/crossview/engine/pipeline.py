@@ -381,11 +381,23 @@ def spread_out(pool: list[tuple[str, Candidate]], quota: int) -> list[tuple[str,
     candidate is passed over when a pixel of its gold region is already covered by K chosen
     gold regions, K = max(1, ceil(expected coverage)) where the expected coverage of a pixel
     is the chosen regions' summed share of the image: then no fixed point lies in more gold
-    regions than a uniform guess would.
+    regions than a uniform guess would. When pool order leaves the quota short, the
+    selection is made again smallest gold region first (the greedy packing that fits most
+    regions side by side; the rule itself never loosens) and the larger one is kept.
     """
+    out = _spread_pass(pool, quota)
+    if len(out) < quota:
+        small_first = sorted(pool, key=lambda x: int(x[1].gold_mask[1].sum()))
+        packed = _spread_pass(small_first, quota)
+        if len(packed) > len(out):
+            out = packed
+    return out
+
+
+def _spread_pass(pool: list[tuple[str, Candidate]], quota: int) -> list[tuple[str, Candidate]]:
     cover: dict[tuple[int, int], np.ndarray] = {}
     expected = 0.0
-    out = []
+    out: list[tuple[str, Candidate]] = []
     for sid, cand in pool:
         if len(out) >= quota:
             break
