@@ -7,7 +7,7 @@ from typing import Any
 
 from crossview.errors import BadInputError
 
-GENERATOR_VERSION = "sim-1.3"
+GENERATOR_VERSION = "sim-1.4"
 """Bumped whenever the same config and seed would produce different scenes."""
 
 MIN_CAMERAS, MAX_CAMERAS = 3, 6

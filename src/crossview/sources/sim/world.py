@@ -179,6 +179,10 @@ def sample_rig(config: SimConfig, rng: np.random.Generator, rig_id: str) -> Rig:
         # aimed off the workspace centre and zoomed in by chance, so that a fixed camera, like
         # the wrist camera, may cut objects at its border or miss some altogether
         target = np.array([rng.uniform(-0.09, 0.09), rng.uniform(-0.09, 0.09), 0.02])
+        if name != "top":
+            # aimed up to 14 cm above the table, as lab cameras that frame the arm as well as
+            # the objects: the wrist camera's positions come into other cameras' views
+            target[2] = rng.uniform(0.02, 0.14)
         eye = target + dist * np.array(
             [math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)]
         )
