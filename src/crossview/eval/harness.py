@@ -57,7 +57,7 @@ def extract_answer(
     if item.answer_kind == "point":
         gm = item.gold_mask
         assert gm is not None
-        return extract_point(text, gm.width, gm.height, coord_format)
+        return extract_point(text, gm.width, gm.height, item.coord_format or coord_format)
     if item.answer_kind == "number":
         return extract_number(text)
     return extract_free(text)

@@ -190,6 +190,10 @@ class EvalItem:
         prompt_text: the exact user message a public benchmark's own code sends (question,
             options and instruction written its way); None: crossview's prompt. Items with it
             are asked verbatim and never rotated or reordered.
+        coord_format: the coordinate convention a verbatim prompt itself asks point answers
+            in (RoboSpatial-Home asks for 0-1 coordinates: ``relative``); it overrides the
+            run's ``--coord-format`` for this item, in extraction and in the baselines'
+            answers. None: the run's.
         meta: anything else from the record (level, split, provenance), never shown to a model.
     """
 
@@ -209,6 +213,7 @@ class EvalItem:
     paraphrases: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     prompt_text: str | None = None
+    coord_format: str | None = None
 
     @property
     def letters(self) -> list[str]:
@@ -234,6 +239,8 @@ class Prompt:
         item_type: the item's question type (a benchmark category a harness knows, never the
             answer); solvers that dispatch per type (``classical``) read it.
         options: the option texts in this prompt's order, without letters (also in ``text``).
+        coord_format: the coordinate convention this prompt asks point answers in, when the
+            item's own prompt fixes it (:attr:`EvalItem.coord_format`); None: the run's.
     """
 
     item_id: str
@@ -247,6 +254,12 @@ class Prompt:
     oracle_answer: str | None = None
     item_type: str = ""
     options: tuple[str, ...] = ()
+    coord_format: str | None = None
+
+    def coords(self, run_format: str) -> str:
+        """The convention a point answer to this prompt is written in: the prompt's own, else
+        the run's ``run_format``."""
+        return self.coord_format or run_format
 
     @property
     def key(self) -> tuple[str, int]:

@@ -172,6 +172,7 @@ def build_tasks(
 
 def _task(item: EvalItem, variant: int, k: int, coord_format: str, with_gold: bool) -> Task:
     """The prompt of ``item`` with its options rotated by ``k``, as variant ``variant``."""
+    coord_format = item.coord_format or coord_format
     size = None
     if item.gold_mask is not None:
         size = (item.gold_mask.width, item.gold_mask.height)
@@ -195,6 +196,7 @@ def _task(item: EvalItem, variant: int, k: int, coord_format: str, with_gold: bo
         oracle_answer=gold,
         item_type=item.type,
         options=options,
+        coord_format=item.coord_format,
     )
     return Task(prompt=prompt, options=options, answer=answer, order=order)
 

@@ -33,7 +33,7 @@ class RandomBackend(Backend):
                 w, h = p.image_size
                 # uniform over the image: (u, v) in [-0.5, W - 0.5) x [-0.5, H - 0.5)
                 u, v = rng.random() * w - 0.5, rng.random() * h - 0.5
-                x, y = from_pixels(u, v, w, h, self.settings.coord_format)
+                x, y = from_pixels(u, v, w, h, p.coords(self.settings.coord_format))
                 text = f'{{"point_2d": [{x:.3f}, {y:.3f}]}}'
             else:
                 text = ""

@@ -152,7 +152,7 @@ def respond_all(prompts: Sequence[Prompt], coord_format: str) -> list[Response]:
 
 def respond(prompt: Prompt, coord_format: str) -> Response:
     """The classical solver's response to one prompt (module level: runs in worker processes)."""
-    text, reason = answer(prompt, coord_format)
+    text, reason = answer(prompt, prompt.coords(coord_format))
     if reason is not None:
         return Response(text=f"{REFUSAL}.", backend_note=reason)
     return Response(text=text)
