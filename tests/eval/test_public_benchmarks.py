@@ -236,7 +236,7 @@ def test_suite_runs_every_benchmark_under_a_folder_and_resumes(tmp_path, native_
     assert rows["viewspatial-ViewSpatial-Bench"]["official"]["disagreements"] == 0
     assert "official" not in rows["native-ours-questions"]
     report = (out / "mmsi-MMSI-Bench" / "report" / "report.md").read_text()
-    assert "| oracle | MMSI-Bench | 100.0 | 100.0 | 0 | 0 | 0 | 0 |" in report
+    assert "| oracle | MMSI-Bench | 100.0 | 100.0 | 0 | 0 | 0 | 0 | - |" in report
     md = (out / "suite.md").read_text()
     assert "| mmsi-MMSI-Bench | 5 | 100.0 | 100.0 |" in md
     assert "## viewspatial-ViewSpatial-Bench" in md and "Motion (Cam.)" in md

@@ -183,8 +183,17 @@ def official_line(off: dict) -> str:
         f"official {off['benchmark']} score {off['overall']:.4f} ({off['rule']}); its parser "
         f"and ours disagree on {d['n']} of {off['n_scored']} items (official higher on "
         f"{d['official_higher']}, ours on {d['robust_higher']}; it read nothing in "
-        f"{off['unparsed']})"
+        f"{off['unparsed']})" + flags_text(off)
     )
+
+
+def flags_text(off: dict) -> str:
+    """``"; flagged: needs_llm_judge 3"``: the responses a benchmark's own pipeline would hand
+    to an LLM (crossview scores them by rule), or ``""``."""
+    flags = off.get("flags") or {}
+    if not flags:
+        return ""
+    return "; flagged: " + ", ".join(f"{k} {v['n']}" for k, v in sorted(flags.items()))
 
 
 def report_cmd(

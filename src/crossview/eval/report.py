@@ -140,15 +140,15 @@ def markdown_table(runs: Sequence[dict[str, Any]]) -> str:
             " crossview's robust extraction:",
             "",
             "| Model | Benchmark | Official | crossview | Disagree | Official higher "
-            "| crossview higher | Official parser read nothing |",
-            "|---|---|---|---|---|---|---|---|",
+            "| crossview higher | Official parser read nothing | Flagged (an LLM step not run) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in official:
             o, d = r["official"], r["official"]["disagreements"]
             lines.append(
                 f"| {r.get('model')} | {o['benchmark']} | {_pct(o['overall'])} "
                 f"| {_pct(r['overall']['accuracy'])} | {d['n']} | {d['official_higher']} "
-                f"| {d['robust_higher']} | {o['unparsed']} |"
+                f"| {d['robust_higher']} | {o['unparsed']} | {_flags(o)} |"
             )
     if has_circ:
         lines += [
@@ -271,3 +271,9 @@ def write_report(
     html_path = out / "report.html"
     html_path.write_text(page, encoding="utf-8")
     return md_path, html_path
+
+
+def _flags(official: dict) -> str:
+    """``needs_llm_judge 3``: flagged responses by flag, or ``-``."""
+    flags = official.get("flags") or {}
+    return ", ".join(f"{k} {v['n']}" for k, v in sorted(flags.items())) or "-"

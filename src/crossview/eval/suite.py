@@ -171,6 +171,7 @@ def run_suite(
                 "by_category": {k: v["score"] for k, v in off["by_category"].items()},
                 "disagreements": off["disagreements"]["n"],
                 "unparsed": off["unparsed"],
+                "flags": {k: v["n"] for k, v in (off.get("flags") or {}).items()},
             }
         rows.append(row)
     result = {"format": "crossview-suite", "version": 1, "model": cfg.model, "benchmarks": rows}
@@ -218,7 +219,8 @@ def suite_markdown(result: dict[str, Any]) -> str:
             "",
             f"## {r['benchmark']}",
             "",
-            f"`{r['path']}` ({r['format']}); official overall: {off.get('rule', '-')}",
+            f"`{r['path']}` ({r['format']}); official overall: {off.get('rule', '-')}"
+            + _flag_note(off.get("flags")),
             "",
             "| Category | N | Official | crossview |",
             "|---|---|---|---|",
@@ -227,6 +229,14 @@ def suite_markdown(result: dict[str, Any]) -> str:
             o = off.get("by_category", {}).get(cat)
             lines.append(f"| {cat} | {r['n_by_category'][cat]} | {_pct(o)} | {_pct(acc)} |")
     return "\n".join(lines) + "\n"
+
+
+def _flag_note(flags: dict[str, int] | None) -> str:
+    """The responses the benchmark's own pipeline would hand to an LLM, or ``""``."""
+    if not flags:
+        return ""
+    counts = ", ".join(f"{k} {n}" for k, n in sorted(flags.items()))
+    return f"; flagged (its pipeline would ask an LLM; crossview scored them by rule): {counts}"
 
 
 def load_suite(path: Path) -> dict[str, Any]:

@@ -36,10 +36,15 @@ class Official:
         credit: the item's score in ``[0, 1]`` (1/0 for exact-match benchmarks; a mean
             relative accuracy for SPAR's numeric answers).
         parsed: what the official parser read from the response (None: nothing).
+        flag: why the official pipeline would not settle this response by its rules alone,
+            e.g. ``needs_llm_matcher`` (BLINK hands it to GPT-3.5) or ``needs_llm_judge``
+            (VLMEvalKit's judge); crossview runs no LLM, so the credit is what the rules give
+            (0) and the summary counts the flag (``flags``). None: settled by rule.
     """
 
     credit: float
     parsed: str | None
+    flag: str | None = None
 
 
 class PublicBenchmark:
@@ -81,13 +86,21 @@ class PublicBenchmark:
         """Parse and score one response exactly as the benchmark's own script does."""
         raise NotImplementedError
 
-    def aggregate(self, items: Sequence[EvalItem], credits: Mapping[str, float]) -> dict[str, Any]:
+    def aggregate(
+        self,
+        items: Sequence[EvalItem],
+        credits: Mapping[str, float],
+        flags: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         """The official overall and per-category scores from per-item credits.
 
         Args:
             items: every item of the run.
             credits: ``{item id: credit}``; an item without a response is absent and counts
                 as 0 (official scripts count a failed request as wrong).
+            flags: ``{item id: flag}`` of the scored responses whose :class:`Official` carries
+                a flag (counted by :func:`official_summary` as ``flags``; a benchmark may
+                derive more from them).
 
         Returns:
             ``{"overall": float, "by_category": {category: {"score": float, "n": int}},
@@ -231,10 +244,12 @@ def official_summary(
     Every answered plain-variant response is parsed and scored by ``spec.official``; the
     result is ``spec.aggregate`` (items without a response count 0, as the official scripts
     count failed requests) plus ``n_scored``, ``unparsed`` (responses the official parser read
-    nothing from) and ``disagreements``: items whose official credit differs from crossview's
-    robust score (``official_higher`` / ``robust_higher``, the first 50 ids).
+    nothing from), ``flags`` (responses the official pipeline would hand to an LLM, by flag:
+    count, per category, ids) and ``disagreements``: items whose official credit differs from
+    crossview's robust score (``official_higher`` / ``robust_higher``, the first 50 ids).
     """
     credits: dict[str, float] = {}
+    flags: dict[str, str] = {}
     unparsed = 0
     higher = {"official": [], "robust": []}
     for it in items:
@@ -243,11 +258,13 @@ def official_summary(
             continue
         off = spec.official(it, rec.get("response"))
         credits[it.id] = off.credit
+        if off.flag is not None:
+            flags[it.id] = off.flag
         unparsed += off.parsed is None
         robust = float(rec.get("correct") or 0.0)
         if abs(off.credit - robust) > 1e-9:
             higher["official" if off.credit > robust else "robust"].append(it.id)
-    out = spec.aggregate(items, credits)
+    out = spec.aggregate(items, credits, flags)
     disagree = higher["official"] + higher["robust"]
     out.update(
         benchmark=spec.title,
@@ -260,5 +277,24 @@ def official_summary(
             "robust_higher": len(higher["robust"]),
             "ids": disagree[:50],
         },
+        flags=_count_flags(items, flags),
     )
+    return out
+
+
+def _count_flags(items: Sequence[EvalItem], flags: Mapping[str, str]) -> dict[str, Any]:
+    """``{flag: {"n", "by_category", "ids" (first 50)}}`` over the flagged responses."""
+    out: dict[str, Any] = {}
+    for it in items:
+        flag = flags.get(it.id)
+        if flag is None:
+            continue
+        entry = out.setdefault(flag, {"n": 0, "by_category": {}, "ids": []})
+        entry["n"] += 1
+        for cat in it.categories or (it.type,):
+            entry["by_category"][cat] = entry["by_category"].get(cat, 0) + 1
+        if len(entry["ids"]) < 50:
+            entry["ids"].append(it.id)
+    for entry in out.values():
+        entry["by_category"] = dict(sorted(entry["by_category"].items()))
     return out

@@ -213,8 +213,13 @@ class MindCube(PublicBenchmark):
         parsed = official_parse(response)
         return Official(float(parsed == item.answer), parsed)
 
-    def aggregate(self, items: Sequence[EvalItem], credits: Mapping[str, float]) -> dict[str, Any]:
-        out = super().aggregate(items, credits)
+    def aggregate(
+        self,
+        items: Sequence[EvalItem],
+        credits: Mapping[str, float],
+        flags: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        out = super().aggregate(items, credits, flags)
         counted = [credits.get(it.id, 0.0) for it in items if it.type not in EXCLUDED_FROM_OVERALL]
         out["overall"] = float(sum(counted) / len(counted)) if counted else 0.0
         out["n_overall"] = len(counted)

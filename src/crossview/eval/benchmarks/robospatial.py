@@ -370,8 +370,13 @@ class RoboSpatialHome(PublicBenchmark):
         inside = point_in_polygon(point[0], point[1], item.meta["polygon"])
         return Official(float(inside), f"({point[0]:g}, {point[1]:g})")
 
-    def aggregate(self, items: Sequence[EvalItem], credits: Mapping[str, float]) -> dict[str, Any]:
-        out = super().aggregate(items, credits)
+    def aggregate(
+        self,
+        items: Sequence[EvalItem],
+        credits: Mapping[str, float],
+        flags: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        out = super().aggregate(items, credits, flags)
         cats = out["by_category"]
 
         def macro(names: Sequence[str]) -> float | None:
