@@ -56,3 +56,5 @@ def test_suite_tells_every_public_benchmark_apart(tmp_path):
     md = (out / "suite.md").read_text()
     for slug in found:
         assert f"## {slug}" in md
+    # each benchmark also in its paper's form: one row, the overall then every category
+    assert "| Model (official) | Overall | Multi-view_Reasoning | Visual_Correspondence |" in md

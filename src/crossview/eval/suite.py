@@ -222,6 +222,7 @@ def suite_markdown(result: dict[str, Any]) -> str:
             f"`{r['path']}` ({r['format']}); official overall: {off.get('rule', '-')}"
             + _flag_note(off.get("flags")),
             "",
+            *_paper_row(result["model"], r),
             "| Category | N | Official | crossview |",
             "|---|---|---|---|",
         ]
@@ -229,6 +230,23 @@ def suite_markdown(result: dict[str, Any]) -> str:
             o = off.get("by_category", {}).get(cat)
             lines.append(f"| {cat} | {r['n_by_category'][cat]} | {_pct(o)} | {_pct(acc)} |")
     return "\n".join(lines) + "\n"
+
+
+def _paper_row(model: str, r: dict[str, Any]) -> list[str]:
+    """The benchmark's result the way its paper prints it: one row, the overall then each
+    category (official scores where the benchmark has them, else crossview's), in %."""
+    off = r.get("official")
+    cats = list(r["by_category"])
+    if off:
+        overall, by_cat, what = off["overall"], off.get("by_category", {}), "official"
+    else:
+        overall, by_cat, what = r["accuracy"], r["by_category"], "crossview"
+    return [
+        f"| Model ({what}) | Overall | " + " | ".join(cats) + " |",
+        "|---|---|" + "---|" * len(cats),
+        f"| {model} | {_pct(overall)} | " + " | ".join(_pct(by_cat.get(c)) for c in cats) + " |",
+        "",
+    ]
 
 
 def _flag_note(flags: dict[str, int] | None) -> str:
