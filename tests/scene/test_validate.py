@@ -40,6 +40,29 @@ def _set(path: list, value) -> Callable[[dict], None]:
     return edit
 
 
+def _uncalibrated_keeping_k(m: dict) -> None:
+    m["cameras"][1]["calibrated"] = False  # its K stays
+    for v in m["views"]:
+        if v["camera"] == m["cameras"][1]["name"]:
+            v["cam_to_world"] = None
+            v.pop("K", None)
+
+
+def _uncalibrated_keeping_a_pose(m: dict) -> None:
+    m["cameras"][1].update(calibrated=False, K=None)
+    for v in m["views"]:
+        if v["camera"] == m["cameras"][1]["name"]:
+            v.pop("K", None)
+            if v["timestep"] > 0:
+                v["cam_to_world"] = None  # only wrist_t000 keeps its pose
+
+
+def _nan_state(m: dict) -> None:
+    m["schema_version"] = 2
+    m["timestep_meta"] = [{"state": [0.0, 1.0]} for _ in m["timestamps"]]
+    m["timestep_meta"][1]["state"] = [0.0, float("nan")]
+
+
 def _rotated_pose(m: dict) -> None:
     R = np.array(m["views"][1]["cam_to_world"])
     R[:3, 0] *= 1.5  # a column that is no longer unit length
@@ -189,6 +212,27 @@ DEFECTS: dict[str, tuple[Callable[[Path], None], str, str, str, str]] = {
         "depth/fix_left_t000.npz",
         "view fix_left_t000",
         "depth",
+    ),
+    "uncalibrated camera with K": (
+        lambda s: _edit_manifest(s, _uncalibrated_keeping_k),
+        "calibration",
+        "scene.json",
+        "camera wrist",
+        "K",
+    ),
+    "uncalibrated view with a pose": (
+        lambda s: _edit_manifest(s, _uncalibrated_keeping_a_pose),
+        "calibration",
+        "scene.json",
+        "view wrist_t000",
+        "cam_to_world",
+    ),
+    "timestep_meta with NaN": (
+        lambda s: _edit_manifest(s, _nan_state),
+        "timestep_meta",
+        "scene.json",
+        "timestep_meta[1]",
+        "state",
     ),
     "schema version": (
         lambda s: _edit_manifest(s, _set(["schema_version"], 7)),

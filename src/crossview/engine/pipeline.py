@@ -118,7 +118,10 @@ def propose_scene(
         cap = config.candidates_per_scene
         seen, near, kept = set(), set(), []
         per_answer: Counter = Counter()
-        for cand in gen.propose(ctx, rng):
+        unmet = gen.unmet_needs(scene)
+        for need in unmet:
+            ctx.rejections.drop(type_id, f"scene_lacks_{need}")
+        for cand in [] if unmet else gen.propose(ctx, rng):
             cand.rows = option_rows(cand, ctx)
             cand.sizes = option_sizes(cand, ctx)
             k = cand.key()

@@ -26,25 +26,36 @@ Rle = dict[str, Any]
 
 @dataclass
 class Camera:
-    """A calibrated pinhole camera at one moment.
+    """A pinhole camera at one moment, calibrated or not.
 
     Attributes:
         name: camera name, unique in a scene (``fix_left``, ``wrist``, ``cam03``).
         width: image width in pixels.
         height: image height in pixels.
-        K: (3, 3) float64 intrinsics, OpenCV pixel-centre convention.
-        cam_to_world: (4, 4) float64 rigid transform from the OpenCV camera frame to the world.
+        K: (3, 3) float64 intrinsics, OpenCV pixel-centre convention; all NaN when the
+            camera is not calibrated.
+        cam_to_world: (4, 4) float64 rigid transform from the OpenCV camera frame to the
+            world; all NaN when the camera is not calibrated.
         role: what the camera is (``fixed``, ``wrist``, ``top``, ``ego``, ``exo``); free text.
+        calibrated: False for a camera known only by its name and images (most robot
+            datasets: LeRobot ports record no intrinsics or extrinsics). Generators that need
+            geometry skip scenes with such cameras, counted (``needs_calibration``).
     """
 
     name: str
     width: int
     height: int
-    K: np.ndarray
-    cam_to_world: np.ndarray
+    K: np.ndarray | None = None
+    cam_to_world: np.ndarray | None = None
     role: str = ""
+    calibrated: bool = True
 
     def __post_init__(self) -> None:
+        if self.K is None or self.cam_to_world is None:
+            if self.calibrated:
+                raise ValueError(f"camera {self.name}: a calibrated camera needs K and a pose")
+            self.K = np.full((3, 3), np.nan)
+            self.cam_to_world = np.full((4, 4), np.nan)
         self.K = np.asarray(self.K, dtype=np.float64)
         self.cam_to_world = np.asarray(self.cam_to_world, dtype=np.float64)
 
@@ -306,6 +317,12 @@ class Scene:
             intrinsics and poses at t=0); used for cross-scenario questions.
         provenance: free-form facts about how the scene was made (seed, generator version,
             original dataset paths, licences).
+        language: the episode's task in words ("put the cup in the sink"), when the source
+            records one (robot datasets); None otherwise.
+        timestep_meta: per timestep, what the source recorded besides images: ``frame_index``
+            (the source frame), ``state`` and ``action`` (the robot's vectors at that frame,
+            in the dataset's own units and order), ``motion`` (the largest state displacement
+            over one second around it); None when the source records nothing.
     """
 
     scene_id: str
@@ -316,10 +333,22 @@ class Scene:
     contacts: list[list[tuple[int, int]]] | None = None
     rig_id: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None
+    timestep_meta: list[dict[str, Any]] | None = None
 
     @property
     def num_timesteps(self) -> int:
         return len(self.timestamps)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether every camera of every view has intrinsics and a pose."""
+        return all(v.camera.calibrated for v in self.views)
+
+    @property
+    def has_instances(self) -> bool:
+        """Whether the scene knows its objects (instance masks with track ids)."""
+        return bool(self.instances)
 
     @property
     def camera_names(self) -> list[str]:

@@ -23,8 +23,11 @@ from PIL import Image
 from crossview.errors import BadInputError
 from crossview.scene.model import Camera, Instance, Scene, View, ViewMasks
 
-SCHEMA_VERSION = 1
-READABLE_VERSIONS = (1,)
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 2 adds uncalibrated cameras (``calibrated: false``, ``K`` and ``cam_to_world``
+null), ``language`` and ``timestep_meta``; a scene using none of them is written as version 1,
+byte for byte as before."""
 MANIFEST = "scene.json"
 DEPTH_KEY = "depth_m"
 
@@ -235,6 +238,11 @@ def _matrix(x: np.ndarray) -> list[list[float]]:
     return [[float(v) for v in row] for row in np.asarray(x, dtype=np.float64)]
 
 
+def _calibration(c: Camera, what: str) -> list[list[float]] | None:
+    """A camera's ``K`` or ``cam_to_world`` for the manifest; null when uncalibrated."""
+    return _matrix(getattr(c, what)) if c.calibrated else None
+
+
 def scene_to_manifest(scene: Scene) -> dict[str, Any]:
     """The JSON manifest of a scene, with the relative file names its views are written to."""
     cameras: dict[str, dict[str, Any]] = {}
@@ -248,7 +256,8 @@ def scene_to_manifest(scene: Scene) -> dict[str, Any]:
                 "role": c.role,
                 "width": c.width,
                 "height": c.height,
-                "K": _matrix(c.K),
+                "K": _calibration(c, "K"),
+                **({} if c.calibrated else {"calibrated": False}),
             },
         )
         rec = {
@@ -256,7 +265,7 @@ def scene_to_manifest(scene: Scene) -> dict[str, Any]:
             "camera": c.name,
             "timestep": v.timestep,
             "timestamp": v.timestamp,
-            "cam_to_world": _matrix(c.cam_to_world),
+            "cam_to_world": _calibration(c, "cam_to_world"),
             "image": f"images/{v.view_id}.png",
             "depth": f"depth/{v.view_id}.npz" if v.has_depth else None,
             "masks": f"masks/{v.view_id}.json",
@@ -267,7 +276,9 @@ def scene_to_manifest(scene: Scene) -> dict[str, Any]:
                 f"camera {c.name} changes image size between views; give each "
                 "size its own camera name"
             )
-        if not np.array_equal(np.array(first["K"]), c.K):
+        if first.get("calibrated", True) != c.calibrated:
+            raise ValueError(f"camera {c.name} is calibrated in some views and not in others")
+        if c.calibrated and not np.array_equal(np.array(first["K"]), c.K):
             rec["K"] = _matrix(c.K)  # intrinsics that change over time (zoom) are per view
         views.append(rec)
     instances = []
@@ -285,8 +296,8 @@ def scene_to_manifest(scene: Scene) -> dict[str, Any]:
     contacts = None
     if scene.contacts is not None:
         contacts = [sorted([int(a), int(b)] for a, b in step) for step in scene.contacts]
-    return {
-        "schema_version": SCHEMA_VERSION,
+    out: dict[str, Any] = {
+        "schema_version": 1,
         "scene_id": scene.scene_id,
         "source": scene.source,
         "rig_id": scene.rig_id,
@@ -297,6 +308,18 @@ def scene_to_manifest(scene: Scene) -> dict[str, Any]:
         "contacts": contacts,
         "provenance": scene.provenance,
     }
+    if scene.language is not None:
+        out["language"] = scene.language
+    if scene.timestep_meta is not None:
+        if len(scene.timestep_meta) != scene.num_timesteps:
+            raise ValueError(
+                f"scene {scene.scene_id}: timestep_meta has {len(scene.timestep_meta)} entries "
+                f"for {scene.num_timesteps} timesteps"
+            )
+        out["timestep_meta"] = scene.timestep_meta
+    if not scene.calibrated or "language" in out or "timestep_meta" in out:
+        out["schema_version"] = SCHEMA_VERSION
+    return out
 
 
 def write_scene(scene: Scene, store: str | Path, *, overwrite: bool = False) -> Path:
@@ -367,6 +390,7 @@ def read_scene(scene_dir: str | Path) -> Scene:
                     f"unknown camera {name!r}", file=path, record=rec, field="camera"
                 )
             c = cams[name]
+            calibrated = c.get("calibrated", True) is not False
             camera = Camera(
                 name=name,
                 role=c.get("role", ""),
@@ -375,8 +399,13 @@ def read_scene(scene_dir: str | Path) -> Scene:
                 K=np.array(
                     vr["K"] if "K" in vr else _field(c, "K", path, f"camera {name}"),
                     dtype=np.float64,
-                ),
-                cam_to_world=np.array(_field(vr, "cam_to_world", path, rec), dtype=np.float64),
+                )
+                if calibrated
+                else None,
+                cam_to_world=np.array(_field(vr, "cam_to_world", path, rec), dtype=np.float64)
+                if calibrated
+                else None,
+                calibrated=calibrated,
             )
             image_path = scene_dir / _field(vr, "image", path, rec)
             depth_rel = vr.get("depth")
@@ -419,6 +448,8 @@ def read_scene(scene_dir: str | Path) -> Scene:
         contacts=contacts,
         rig_id=m.get("rig_id"),
         provenance=m.get("provenance") or {},
+        language=m.get("language"),
+        timestep_meta=m.get("timestep_meta"),
     )
 
 

@@ -51,6 +51,9 @@ PROBLEM_KINDS: dict[str, str] = {
     "mask_beyond": "an object's amodal pixel count beyond the image border is not an integer >= 0",
     "duplicate_track": "one track id appears twice in one view's masks",
     "unknown_track": "a mask's track id is not among the scene's instances",
+    "calibration": "an uncalibrated camera (calibrated: false) carries K or a pose, or a "
+    "calibrated one lacks them",
+    "timestep_meta": "timestep_meta is not one object per timestep with numeric state/action",
 }
 
 
@@ -188,6 +191,9 @@ class _Checker:
             timestamps = [0.0]
         cameras = self.cameras(m["cameras"])
         tracks = self.instances(m.get("instances", []), len(timestamps))
+        self.timestep_meta(m.get("timestep_meta"), len(timestamps))
+        if "language" in m and not isinstance(m["language"], (str, type(None))):
+            self.add("manifest_field", "must be a string or null", field="language")
         seen: set[tuple[str, int]] = set()
         for i, vr in enumerate(m["views"]):
             self.view(i, vr, cameras, tracks, len(timestamps), seen)
@@ -205,11 +211,44 @@ class _Checker:
                 if not isinstance(c.get(key), int) or c[key] <= 0:
                     self.add("manifest_field", "must be a positive integer", record=rec, field=key)
                     ok = False
-            self.intrinsics(c.get("K"), rec)
+            if c.get("calibrated", True) is False:
+                if c.get("K") is not None:
+                    self.add(
+                        "calibration", "an uncalibrated camera has no K", record=rec, field="K"
+                    )
+            else:
+                self.intrinsics(c.get("K"), rec)
             # a camera with a bad size is kept so that its views do not also read "unknown
             # camera", but their size-dependent checks are skipped (one defect, one problem)
             cams[c["name"]] = c if ok else {}
         return cams
+
+    def timestep_meta(self, value: Any, num_t: int) -> None:
+        """``timestep_meta``: absent, or one object per timestep whose ``state`` and
+        ``action`` (when present) are lists of finite numbers."""
+        if value is None:
+            return
+        if not isinstance(value, list) or len(value) != num_t:
+            self.add(
+                "timestep_meta",
+                f"must be a list of {num_t} objects (one per timestep)",
+                field="timestep_meta",
+            )
+            return
+        for t, entry in enumerate(value):
+            rec = f"timestep_meta[{t}]"
+            if not isinstance(entry, dict):
+                self.add("timestep_meta", "must be an object", record=rec)
+                continue
+            for key in ("state", "action"):
+                vec = entry.get(key)
+                if vec is None:
+                    continue
+                ok = isinstance(vec, list) and all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) for x in vec
+                )
+                if not ok or not np.isfinite(np.array(vec, dtype=float)).all():
+                    self.add("timestep_meta", "must be a list of finite numbers", None, rec, key)
 
     def intrinsics(self, value: Any, rec: str) -> None:
         K = self.matrix(value, (3, 3), rec, "K")
@@ -276,9 +315,18 @@ class _Checker:
         if key in seen:
             self.add("duplicate_view", f"camera {key[0]} at timestep {t} appears twice", record=rec)
         seen.add(key)
-        self.pose(vr.get("cam_to_world"), rec, "cam_to_world")
-        if "K" in vr:
-            self.intrinsics(vr["K"], rec)
+        if cam.get("calibrated", True) is False:
+            if vr.get("cam_to_world") is not None or vr.get("K") is not None:
+                self.add(
+                    "calibration",
+                    "a view of an uncalibrated camera has no pose or K",
+                    record=rec,
+                    field="cam_to_world",
+                )
+        else:
+            self.pose(vr.get("cam_to_world"), rec, "cam_to_world")
+            if "K" in vr:
+                self.intrinsics(vr["K"], rec)
         if not cam:
             return
         w, h = cam["width"], cam["height"]

@@ -356,6 +356,11 @@ class TaskGenerator:
 
     info: ClassVar[TaskInfo]
     phrasings: ClassVar[tuple[str, ...]] = ()
+    needs: ClassVar[frozenset[str]] = frozenset({"calibration", "instances"})
+    """What a scene must have for this type: ``calibration`` (every camera's intrinsics and
+    pose) and ``instances`` (objects with masks and track ids). A scene without one of them
+    is skipped for this type with the drop ``scene_lacks_<need>`` (robot datasets without
+    calibration still give the metadata-based XVR types, as in the XVR paper)."""
     intended_cues: ClassVar[dict[str, str]] = {}
     """Audit probes (``crossview audit``) that read what the question is about, with the reason:
     their scores are reported but not flagged. Kept to the cases where the probe's cue is the
@@ -375,6 +380,11 @@ class TaskGenerator:
 
     def drop(self, ctx: SceneContext, rule: str) -> None:
         ctx.rejections.drop(self.info.type_id, rule)
+
+    def unmet_needs(self, scene: Scene) -> list[str]:
+        """The :attr:`needs` that ``scene`` does not meet, sorted."""
+        have = {"calibration": scene.calibrated, "instances": scene.has_instances}
+        return sorted(n for n in self.needs if not have[n])
 
     def colored(
         self, ctx: SceneContext, marks: list[Mark], views: list[View], rng: np.random.Generator

@@ -17,7 +17,7 @@ import numpy as np
 from crossview.geometry import camera_relation, epipolar_distance, fundamental_matrix, triangulate
 from crossview.render.markers import Mark
 from crossview.render.metrics import ssim
-from crossview.scene.model import View
+from crossview.scene.model import Scene, View
 from crossview.tasks._common import only, shuffled
 from crossview.tasks._points import (
     distractor_dots,
@@ -88,6 +88,7 @@ def _tri(q: Grounded, marks: list[Mark], end: bool = False) -> tuple[np.ndarray,
 @register_task
 class PointCorrespondence(TaskGenerator):
     info = TaskInfo("point_correspondence", "Point correspondence", "xvr", CORR_X, 5)
+    needs: ClassVar[frozenset[str]] = frozenset({"calibration"})
     phrasings = (
         "Images 1 and 2 mark one 3D point with a {ref} dot. Image 3 shows several coloured dots. "
         "Which dot in Image 3 marks the same 3D point?",
@@ -152,6 +153,7 @@ class PointCorrespondence(TaskGenerator):
 @register_task
 class DirectionalCorrespondence(TaskGenerator):
     info = TaskInfo("directional_correspondence", "Directional correspondence", "xvr", CORR_X, 4)
+    needs: ClassVar[frozenset[str]] = frozenset({"calibration"})
     phrasings = (
         "Images 1 and 2 show one direction in 3D space as a {ref} arrow. Which coloured arrow in "
         "Image 3 points in the same 3D direction?",
@@ -251,6 +253,7 @@ class DirectionalCorrespondence(TaskGenerator):
 @register_task
 class SpatialVerification(TaskGenerator):
     info = TaskInfo("spatial_verification", "Spatial verification", "xvr", VERIFY, 4)
+    needs: ClassVar[frozenset[str]] = frozenset({"calibration"})
     phrasings = (
         "Each image marks what should be the same 3D point with a {ref} dot, but in one image the "
         "dot is in the wrong place. Which image?",
@@ -326,6 +329,7 @@ class SpatialVerification(TaskGenerator):
 @register_task
 class TemporalVerification(TaskGenerator):
     info = TaskInfo("temporal_verification", "Temporal verification", "xvr", VERIFY, 3)
+    needs: ClassVar[frozenset[str]] = frozenset()  # camera identities and timestamps
     phrasings = (
         "These images should show the scene at the same moment from different cameras, but one "
         "was taken at a different time. Which image?",
@@ -341,8 +345,17 @@ class TemporalVerification(TaskGenerator):
             self.drop(ctx, "single_timestep")
             return
         poses = all(ctx.center(t, 0) is not None for t in ctx.scene.instances)
-        limit = 0.9 if poses else 0.8
+        poses = poses and bool(ctx.scene.instances)
+        # XVR's robot-domain filter (appendix 10): the robot's state must move by more than
+        # the dataset's threshold between the two frames, and then SSIM <= 0.9 suffices
+        states = robot_states(ctx.scene)
+        limit = 0.9 if poses or states is not None else 0.8
         for t, t2 in shuffled(rng, [(a, b) for a in ts for b in ts if a != b]):
+            if states is not None:
+                threshold, s = states
+                if float(np.linalg.norm(s[t2] - s[t])) <= threshold:
+                    self.drop(ctx, "robot_moved_too_little")
+                    continue
             moved = [
                 tid
                 for tid in ctx.scene.instances
@@ -381,6 +394,18 @@ class TemporalVerification(TaskGenerator):
         return q.option_views.index(odd)
 
 
+def robot_states(scene: Scene) -> tuple[float, dict[int, np.ndarray]] | None:
+    """``(threshold, {timestep: state})`` when the scene records the robot's state at every
+    timestep and its source set a motion threshold (``provenance["motion_threshold"]``, the
+    dataset's 80th percentile of the largest one-second state displacement, XVR eq. 7);
+    else None."""
+    meta = scene.timestep_meta
+    threshold = scene.provenance.get("motion_threshold")
+    if meta is None or threshold is None or any(m.get("state") is None for m in meta):
+        return None
+    return float(threshold), {t: np.asarray(m["state"], dtype=float) for t, m in enumerate(meta)}
+
+
 def _odd_choices(
     ctx: SceneContext, rng: np.random.Generator, t: int
 ) -> list[tuple[list[View], int]]:
@@ -399,6 +424,7 @@ def _odd_choices(
 @register_task
 class ViewpointLocalization(TaskGenerator):
     info = TaskInfo("viewpoint_localization", "Viewpoint localization", "xvr", LOCATE, 3)
+    needs: ClassVar[frozenset[str]] = frozenset({"calibration"})
     phrasings = (
         "The {ref} dot in Image 1 marks where a camera stands. Which of the other images was "
         "taken from that position?",
@@ -477,6 +503,7 @@ class DirectionalViewLocalization(TaskGenerator):
     info = TaskInfo(
         "directional_view_localization", "Directional view localization", "xvr", LOCATE, 2
     )
+    needs: ClassVar[frozenset[str]] = frozenset({"calibration"})
     phrasings = (
         "Image 1 is taken by the reference camera. Which of the other two images was taken by a "
         "camera on its {side}?",
@@ -523,6 +550,7 @@ class DirectionalViewLocalization(TaskGenerator):
 @register_task
 class CrossScenarioLocalization(TaskGenerator):
     info = TaskInfo("cross_scenario_localization", "Cross-scenario localization", "xvr", LOCATE, 3)
+    needs: ClassVar[frozenset[str]] = frozenset()  # camera identities and timestamps
     intended_cues: ClassVar[dict[str, str]] = {
         "most_similar": "a fixed camera sees the same static surroundings (table edges, floor, "
         "arm base) in both scenarios, whatever the objects, table cover and light; comparing "
@@ -565,6 +593,9 @@ class CrossScenarioLocalization(TaskGenerator):
 
     def solve(self, ctx: SceneContext, q: Grounded) -> int:
         ref = q.views[0].camera
+        if not ref.calibrated:  # the camera identifier, as XVR's metadata-based pipeline
+            same = [k for k, v in enumerate(q.option_views) if q.views[v].camera.name == ref.name]
+            return only(same, "cross_scenario")
         same = [
             k
             for k, v in enumerate(q.option_views)
@@ -595,9 +626,12 @@ CAMERA_WORDS = {
 
 def camera_class(view: View) -> str | None:
     """``wrist`` by role; else ``top-down`` (axis >= 65 deg below horizontal) or ``low``
-    (<= 30 deg); None in between, so that classes are never borderline."""
+    (<= 30 deg); None in between, so that classes are never borderline, and for an
+    uncalibrated camera that is not a wrist camera."""
     if view.camera.role == "wrist" or view.camera.name == "wrist":
         return "wrist"
+    if not view.camera.calibrated:
+        return None  # only the role tells an uncalibrated camera's kind
     fwd = view.camera.cam_to_world[:3, 2]
     pitch = np.degrees(np.arcsin(np.clip(-fwd[2], -1, 1)))
     if pitch >= 65:
@@ -612,6 +646,7 @@ class LanguageConditionedLocalization(TaskGenerator):
     info = TaskInfo(
         "language_conditioned_localization", "Language-conditioned localization", "xvr", LOCATE, 2
     )
+    needs: ClassVar[frozenset[str]] = frozenset()  # camera identities and timestamps
     phrasings = (
         "Which image was taken by {desc}?",
         "One of these images comes from {desc}. Which one?",
