@@ -104,7 +104,7 @@ class Adapter:
 
 
 _REGISTRY: dict[str, type[Adapter]] = {}
-_BUILTIN = ("colmap", "messytable", "wildrgbd")
+_BUILTIN = ("colmap", "lerobot", "messytable", "wildrgbd")
 
 
 def register_adapter(name: str) -> Callable[[type[Adapter]], type[Adapter]]:

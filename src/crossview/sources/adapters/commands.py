@@ -25,18 +25,24 @@ def _options(items: list[str]) -> dict[str, str]:
 
 def import_cmd(
     fmt: Annotated[
-        str,
+        str | None,
         typer.Argument(
             metavar="FORMAT",
-            help="Dataset format: colmap, messytable, wildrgbd.",
+            help="Dataset format: colmap, lerobot, messytable, wildrgbd (--list describes them).",
             show_default=False,
         ),
-    ],
+    ] = None,
     src: Annotated[
-        Path,
+        Path | None,
         typer.Argument(help="Dataset folder in the format's published layout.", show_default=False),
-    ],
-    out: Annotated[Path, typer.Option(help="Scene store to write (created if missing).")],
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Scene store to write (created if missing).")
+    ] = None,
+    list_formats: Annotated[
+        bool,
+        typer.Option("--list", help="List every importer, the layout it reads and its options."),
+    ] = False,
     limit: Annotated[
         int | None, typer.Option(help="Import at most this many scenes (in scene-id order).")
     ] = None,
@@ -72,6 +78,14 @@ def import_cmd(
     from crossview.sources.adapters.runner import import_dataset
     from crossview.sources.masks import CompletionConfig
 
+    if list_formats:
+        typer.echo(describe_importers())
+        return
+    if fmt is None or src is None or out is None:
+        raise BadInputError(
+            "give FORMAT, the dataset folder and --out (or --list to see the formats)",
+            field="format" if fmt is None else "src" if src is None else "out",
+        )
     console = Console(stderr=True)
     report = import_dataset(
         fmt,
@@ -91,3 +105,20 @@ def import_cmd(
     typer.echo(report.summary())
     if not report.written and not report.existing:
         raise typer.Exit(2)
+
+
+def describe_importers() -> str:
+    """Every registered importer: its name, the layout its docstring describes, its options."""
+    import inspect
+
+    from crossview.sources.adapters.base import get_adapter, list_adapters
+
+    blocks = []
+    for name in list_adapters():
+        cls = get_adapter(name)
+        doc = " ".join(inspect.getdoc(cls).split()) if cls.__doc__ else ""
+        lines = [name, f"  layout: {doc}"]
+        for key, (typ, default, text) in getattr(cls, "OPTIONS", {}).items():
+            lines.append(f"  option {key}={default!r} ({typ.__name__}): {text}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
