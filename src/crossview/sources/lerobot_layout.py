@@ -36,6 +36,10 @@ EPISODES_PATH = EPISODES_DIR + "/" + CHUNK_FILE + ".parquet"
 DATA_PATH = "data/" + CHUNK_FILE + ".parquet"
 VIDEO_PATH = "videos/{video_key}/" + CHUNK_FILE + ".mp4"
 DEFAULT_CHUNK_SIZE = 1000
+DEFAULT_DATA_FILE_SIZE_IN_MB = 100
+"""A data (and episodes) parquet file is closed past this size (``utils.py``)."""
+DEFAULT_VIDEO_FILE_SIZE_IN_MB = 200
+"""An mp4 is closed past this size; the next episode starts a new file (``utils.py``)."""
 
 LEGACY_EPISODES_PATH = "meta/episodes.jsonl"
 LEGACY_TASKS_PATH = "meta/tasks.jsonl"
@@ -63,6 +67,14 @@ CALIBRATION_PREFIX = "observation.cameras."
 its calibration: ``observation.cameras.<name>.intrinsics`` (float64, 9: K row-major) and
 ``observation.cameras.<name>.cam_to_world`` (float64, 16: the OpenCV camera-to-world
 transform row-major), per frame. Other datasets do not have them and import uncalibrated."""
+
+TIMESTAMP_S = "observation.timestamp_s"
+"""crossview's extra float32 feature (shape [1]): the scene's own time of the frame, seconds
+(``timestamp`` is ``frame_index / fps``, as LeRobot requires)."""
+EPISODE_SCENE_ID = "crossview/scene_id"
+EPISODE_RIG_ID = "crossview/rig_id"
+"""crossview's extra string columns of the v3.0 episodes table: the scene an episode was
+exported from and its rig id (``""`` when none)."""
 
 
 def camera_name(key: str) -> str:
