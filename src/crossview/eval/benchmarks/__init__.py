@@ -234,6 +234,24 @@ def need(rec: Mapping[str, Any], key: str, file: Path, record: str) -> Any:
     return value
 
 
+def need_letter(value: Any, n_options: int, file: Path, record: str, field: str = "answer") -> None:
+    """Check that a gold answer is exactly one of the first ``n_options`` option letters (the
+    caller normalises it the way its benchmark's scorer compares it).
+
+    Raises:
+        BadInputError: naming the file, record and field.
+    """
+    from crossview.eval.items import LETTERS
+
+    if not isinstance(value, str) or value not in LETTERS[:n_options]:
+        raise BadInputError(
+            f"{field} {value!r} is not one of the {n_options} option letters",
+            file=file,
+            record=record,
+            field=field,
+        )
+
+
 def official_summary(
     spec: PublicBenchmark,
     items: Sequence[EvalItem],

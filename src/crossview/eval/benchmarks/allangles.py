@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from crossview.errors import BadInputError
-from crossview.eval.benchmarks import Official, PublicBenchmark, need, register
+from crossview.eval.benchmarks import Official, PublicBenchmark, need, need_letter, register
 from crossview.eval.items import LETTERS, EvalItem
 from crossview.eval.loaders import Resolver, infer_choice_kind
 
@@ -239,13 +239,7 @@ class AllAngles(PublicBenchmark):
             options = _options(rec, path, where)
             answer = need(rec, "answer", path, where)
             # eval_vanilla compares the read letter with the answer as it is (no strip)
-            if not isinstance(answer, str) or answer not in LETTERS[: len(options)]:
-                raise BadInputError(
-                    f"answer {answer!r} is not one of the {len(options)} option letters",
-                    file=path,
-                    record=where,
-                    field="answer",
-                )
+            need_letter(answer, len(options), path, where)
             paths = need(rec, "image_path", path, where)
             if isinstance(paths, str):
                 paths = [paths]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crossview.errors import BadInputError
-from crossview.eval.benchmarks import Official, PublicBenchmark, register
+from crossview.eval.benchmarks import Official, PublicBenchmark, need_letter, register
 from crossview.eval.items import LETTERS, EvalItem
 from crossview.eval.loaders import Resolver
 from crossview.scene.store import iter_jsonl
@@ -177,13 +177,7 @@ class MindCube(PublicBenchmark):
                     field="question",
                 )
             gold = str(gold).strip()
-            if gold not in LETTERS[: len(options)]:
-                raise BadInputError(
-                    f"gt_answer {gold!r} is not one of the {len(options)} option letters",
-                    file=path,
-                    record=where,
-                    field="gt_answer",
-                )
+            need_letter(gold, len(options), path, where, "gt_answer")
             paths = rec.get("images")
             if not isinstance(paths, list) or not paths:
                 raise BadInputError(

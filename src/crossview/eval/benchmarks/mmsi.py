@@ -19,6 +19,7 @@ from crossview.eval.benchmarks import (
     PublicBenchmark,
     image_cell,
     need,
+    need_letter,
     parquet_columns,
     read_parquet,
     register,
@@ -148,13 +149,7 @@ class MMSIBench(PublicBenchmark):
                 record=where,
                 field="question",
             )
-        if answer not in LETTERS[: len(options)]:
-            raise BadInputError(
-                f"answer {answer!r} is not one of the {len(options)} option letters",
-                file=path,
-                record=where,
-                field="answer",
-            )
+        need_letter(answer, len(options), path, where)
         # released copies write "(Cam.-Obj.)" or "(Cam.\u2013Obj.)": one name per category
         category = category.replace(".-", ".\u2013")
         return EvalItem(
