@@ -55,8 +55,11 @@ def write_v21(
     fps: int = 10,
     cameras: tuple[str, ...] = CAMERAS,
     size: tuple[int, int] = (48, 32),
+    images_in_parquet: bool = False,
 ) -> Path:
-    """Write a v2.1 dataset. Each episode: ``{"length": N, "task": str, "motion": float}``;
+    """Write a v2.1 dataset (cameras as mp4 files, or with ``images_in_parquet`` as
+    ``image`` features: PNG ``{bytes, path}`` cells of the frame table, as LeRobot stores
+    them). Each episode: ``{"length": N, "task": str, "motion": float}``;
     its state is a 3-vector moving ``motion`` units per second along x, its action the next
     state minus this one, camera ``c`` at frame ``t`` is :func:`frame` ``(c, t)``."""
     import pyarrow as pa
@@ -66,7 +69,7 @@ def write_v21(
     features = {
         **{
             f"{L.IMAGES_PREFIX}{cam}": {
-                "dtype": "video",
+                "dtype": "image" if images_in_parquet else "video",
                 "shape": [h, w, 3],
                 "names": ["height", "width", "channels"],
                 "info": {
@@ -95,7 +98,7 @@ def write_v21(
         "total_episodes": len(episodes),
         "total_frames": total,
         "total_tasks": len(tasks),
-        "total_videos": len(episodes) * len(cameras),
+        "total_videos": 0 if images_in_parquet else len(episodes) * len(cameras),
         "total_chunks": 1,
         "chunks_size": L.DEFAULT_CHUNK_SIZE,
         "fps": fps,
@@ -113,8 +116,15 @@ def write_v21(
         ts = np.arange(n, dtype=np.float32) / fps
         state = np.stack([ts * ep["motion"], np.zeros(n), np.full(n, 0.3)], 1).astype(np.float32)
         action = np.vstack([np.diff(state, axis=0), np.zeros((1, 3), np.float32)])
+        cells = {}
+        if images_in_parquet:
+            cell = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+            for c, cam in enumerate(cameras):
+                pngs = [{"bytes": _png(frame(c, t, size)), "path": None} for t in range(n)]
+                cells[f"{L.IMAGES_PREFIX}{cam}"] = pa.array(pngs, cell)
         table = pa.table(
             {
+                **cells,
                 L.STATE: pa.array(state.tolist(), pa.list_(pa.float32())),
                 L.ACTION: pa.array(action.tolist(), pa.list_(pa.float32())),
                 "timestamp": pa.array(ts, pa.float32()),
@@ -128,7 +138,7 @@ def write_v21(
         path = root / L.LEGACY_DATA_PATH.format(episode_chunk=0, episode_index=e)
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path)
-        for c, cam in enumerate(cameras):
+        for c, cam in enumerate(cameras if not images_in_parquet else ()):
             key = f"{L.IMAGES_PREFIX}{cam}"
             write_mp4(
                 root / L.LEGACY_VIDEO_PATH.format(episode_chunk=0, episode_index=e, video_key=key),
@@ -150,6 +160,16 @@ def write_v21(
     )
     _jsonl(root / "meta" / "episodes_stats.jsonl", stats)
     return root
+
+
+def _png(img: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def _stats(x: np.ndarray) -> dict:

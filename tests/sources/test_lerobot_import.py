@@ -121,6 +121,18 @@ def test_partial_and_malformed_datasets(dataset, tmp_path):
         import_dataset("lerobot", broken, tmp_path / "S3", progress=False)
 
 
+def test_image_features_in_the_frame_table(tmp_path):
+    ds = write_v21(tmp_path / "imgs", EPISODES[3:], images_in_parquet=True)
+    report = import_dataset(
+        "lerobot", ds, tmp_path / "S", options={"motion_quantile": 0.0}, progress=False
+    )
+    assert report.written == ["imgs_ep000000"], report.skipped
+    (s,) = list(iter_scenes(tmp_path / "S"))
+    for t, f in enumerate([0, 83, 166, 249]):
+        for c, cam in enumerate(CAMERAS):
+            np.testing.assert_array_equal(s.view(cam, t).image, frame(c, f))
+
+
 def test_too_few_cameras_and_the_cli(tmp_path, capsys):
     from crossview.cli import main
 

@@ -237,6 +237,22 @@ def _image_cell(value: Any, file: Path, record: str, key: str) -> np.ndarray:
         ) from None
 
 
+def _image_cells(rows: list[dict[str, Any]], episode: int, key: str) -> list[np.ndarray]:
+    """The (H, W, 3) uint8 images of feature ``key`` (dtype ``image``) at ``rows``, read from
+    their data file (only that column, only this episode's frames)."""
+    file = rows[0]["_file"]
+    wanted = {int(r["frame_index"]) for r in rows}
+    cells = {
+        int(r["frame_index"]): r.get(key)
+        for r in _parquet_rows(file, ["episode_index", "frame_index", key])
+        if int(r["episode_index"]) == episode and int(r["frame_index"]) in wanted
+    }
+    return [
+        _image_cell(cells.get(int(r["frame_index"])), file, f"frame {r['frame_index']}", key)
+        for r in rows
+    ]
+
+
 @register_adapter("lerobot")
 class LeRobotAdapter(Adapter):
     """A LeRobotDataset folder (codebase v2.0, v2.1 or v3.0): ``meta/info.json``, the
@@ -335,12 +351,12 @@ class LeRobotAdapter(Adapter):
     def _frames(
         self, src: Path, info: dict[str, Any], episodes: list[dict[str, Any]]
     ) -> dict[int, list[dict[str, Any]]]:
-        """Frame rows by episode, in frame order (only the columns crossview reads)."""
+        """Frame rows by episode, in frame order (only the columns crossview reads; image
+        cells are read by :meth:`load` for the sampled frames only)."""
         feats = info["features"]
         cols = ["episode_index", "frame_index", "timestamp", "index", "task_index"]
         cols += [k for k in (L.STATE, L.ACTION, "observation.timestamp_s") if k in feats]
         cols += [k for k in feats if k.startswith(L.CALIBRATION_PREFIX)]
-        image_keys = [k for k, f in feats.items() if f.get("dtype") == "image"]
         by_file: dict[Path, list[int]] = defaultdict(list)
         for ep in episodes:
             by_file[_data_path(src, info, ep)].append(ep["episode_index"])
@@ -353,7 +369,7 @@ class LeRobotAdapter(Adapter):
             missing = [c for c in ("episode_index", "frame_index", "timestamp") if c not in have]
             if missing:
                 raise BadInputError(f"frame table lacks column(s) {', '.join(missing)}", file=path)
-            for row in _parquet_rows(path, [c for c in cols + image_keys if c in have]):
+            for row in _parquet_rows(path, [c for c in cols if c in have]):
                 row["_file"] = path
                 out[int(row["episode_index"])].append(row)
         for rows in out.values():
@@ -377,10 +393,7 @@ class LeRobotAdapter(Adapter):
                 times = [base + float(r["timestamp"]) for r in chosen]
                 images = decode_frames(_video_path(src, info, ep, key), times)
             else:
-                images = [
-                    _image_cell(r.get(key), r["_file"], f"frame {r['frame_index']}", key)
-                    for r in chosen
-                ]
+                images = _image_cells(chosen, ep["episode_index"], key)
             for t, (row, img) in enumerate(zip(chosen, images)):
                 h, w = img.shape[:2]
                 camera = self._camera(name, w, h, row, source)
